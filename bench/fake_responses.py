@@ -123,7 +123,8 @@ def embed(model: str, n_inputs: int) -> bytes:
     dim = payloads.size_from_model(model, payloads.DEFAULT_EMBED_DIM)
     vectors = _vectors(dim)
     joined = b",".join(vectors[i % len(vectors)] for i in range(n_inputs))
-    head = _dumps({"model": model})[:-1]  # reopen the object to splice the big array in without re-encoding it
+    # Reopen the object to splice the big array in without re-encoding it.
+    head = _dumps({"model": model})[:-1]
     tail = _dumps({"total_duration": 14_143_917, "load_duration": 1_019_500, "prompt_eval_count": n_inputs})
     body = head + b',"embeddings":[' + joined + b"]," + tail[1:]
     return http_response("200 OK", _JSON, body)

@@ -148,7 +148,7 @@ async def serve(host: str, port: int, on_ready: Callable[[str], None]) -> None:
 
 def _loopback_host(value: str) -> str:
     if not ipaddress.ip_address(value).is_loopback:
-        raise argparse.ArgumentTypeError(f"{value} is not a loopback address; the fake server never listens beyond it")
+        raise argparse.ArgumentTypeError(f"{value} is not loopback; the fake server listens on loopback only")
     return value
 
 

@@ -21,7 +21,7 @@ TOKENS: tuple[str, ...] = (
 
 
 def chat_model(n_chunks: int) -> str:
-    """Model name asking the fake server for a stream of ``n_chunks`` NDJSON lines (the last one is ``done``)."""
+    """Model name asking for a stream of ``n_chunks`` NDJSON lines (the last one is ``done``)."""
     return f"{CHAT_MODEL}:{n_chunks}"
 
 

@@ -1,0 +1,57 @@
+"""Model management helpers and the recommended-models table.
+
+>>> installed = ["llama3.2:latest", "qwen2.5:7b", "all-minilm:latest"]
+>>> find_model(installed, "LLAMA3.2")
+'llama3.2:latest'
+>>> closest_models(installed, "qwen2.5:8b")
+['qwen2.5:7b']
+>>> recommended("qwen2.5:7b").context_length
+131072
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .names import canonical_name
+
+
+@dataclass(frozen=True, slots=True)
+class RecommendedModel:
+    name: str
+    parameter_size: str
+    context_length: int
+    use_case: str
+
+
+RECOMMENDED_MODELS: tuple[RecommendedModel, ...] = (
+    RecommendedModel("qwen2.5:0.5b", "0.5B", 32_768, "fastest; a booster or fallback for simple tasks"),
+    RecommendedModel("qwen2.5:3b", "3B", 32_768, "fast local tasks"),
+    RecommendedModel("qwen2.5:7b", "7B", 131_072, "general agents"),
+    RecommendedModel("qwen2.5:14b", "14B", 131_072, "complex reasoning"),
+    RecommendedModel("llama3.2:3b", "3B", 131_072, "tool calling"),
+)
+
+
+def recommended(name: str) -> RecommendedModel | None:
+    """The table's entry for ``name`` (any spelling the server would accept), if any."""
+    wanted = canonical_name(name)
+    return next((m for m in RECOMMENDED_MODELS if canonical_name(m.name) == wanted), None)
+
+
+def find_model(installed: Iterable[str], name: str) -> str | None:
+    """The installed name that the server would use for ``name`` (case-insensitive, ``:latest`` implied)."""
+    wanted = canonical_name(name)
+    return next((m for m in installed if canonical_name(m) == wanted), None)
+
+
+def closest_models(installed: Iterable[str], name: str, limit: int = 3) -> list[str]:
+    """Installed names close to ``name``, best first (for "did you mean" hints)."""
+    names = list(installed)
+    by_canonical = {canonical_name(m): m for m in names}
+    matches = difflib.get_close_matches(canonical_name(name), list(by_canonical), n=limit, cutoff=0.6)
+    base = canonical_name(name).split(":")[0]
+    same_family = [m for c, m in by_canonical.items() if c.split(":")[0] == base and m not in matches]
+    return [by_canonical[m] for m in matches] + same_family[: max(0, limit - len(matches))]

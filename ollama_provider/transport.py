@@ -1,0 +1,318 @@
+"""HTTP I/O: pooled httpx clients, retries, streaming. The two shells differ only in ``await``.
+
+Everything that is not I/O (bodies, decoding, error mapping, retry decisions) lives in
+:mod:`ollama_provider.protocol` and :mod:`ollama_provider.retry` and is shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncGenerator, Iterator
+from ipaddress import ip_address
+from time import perf_counter
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from tenacity import AsyncRetrying, Retrying
+
+from . import __version__
+from .config import OllamaConfig
+from .errors import (
+    IncompleteStreamError,
+    InvalidResponseError,
+    OllamaConnectionError,
+    OllamaError,
+    OllamaTimeoutError,
+)
+from .health import HealthTracker
+from .pool import ClientSlot
+from .protocol import Call, StreamReader, decode_body, error_from_response
+from .retry import RetryPolicy
+
+T = TypeVar("T")
+
+START_HINT = "Is Ollama running? Start it with `ollama serve` (or open the Ollama app), or set OLLAMA_HOST."
+#: Failures after which the pool's idle keep-alive connections are suspect (server restarted...).
+_CONNECTION_LEVEL = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
+def _is_loopback(base_url: str) -> bool:
+    host = urlsplit(base_url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def client_options(config: OllamaConfig) -> dict[str, Any]:
+    """Keyword arguments for ``httpx.Client`` / ``httpx.AsyncClient``."""
+    return {
+        "base_url": config.base_url,
+        "timeout": httpx.Timeout(config.timeout, connect=config.connect_timeout),
+        "limits": httpx.Limits(
+            max_connections=config.max_connections, max_keepalive_connections=config.max_keepalive_connections
+        ),
+        "headers": {"user-agent": f"ollama-provider/{__version__}", **config.headers},
+        # Like the Ollama CLI, never send loopback traffic through HTTP(S)_PROXY.
+        "trust_env": config.trust_env and not _is_loopback(config.base_url),
+        **config.client_kwargs,
+    }
+
+
+def map_transport_error(exc: httpx.HTTPError, config: OllamaConfig, *, streaming: bool) -> OllamaError:
+    """An httpx failure as our error; ``streaming`` means chunks already reached the caller."""
+    host = config.base_url
+    if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return OllamaTimeoutError(
+            f"timed out after {config.connect_timeout}s connecting to Ollama at {host}. {START_HINT}",
+            retryable=True,
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return OllamaTimeoutError(
+            f"Ollama at {host} sent nothing for {config.timeout}s (read timeout). A large model may still be "
+            "loading: raise OllamaConfig(timeout=...) if so."
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return OllamaConnectionError(f"cannot connect to Ollama at {host} ({exc}). {START_HINT}", host=host)
+    if streaming:
+        return IncompleteStreamError(
+            f"the connection to Ollama at {host} dropped mid-stream ({exc!r}): the answer is incomplete"
+        )
+    if isinstance(exc, httpx.DecodingError):
+        return InvalidResponseError(f"could not decode the answer of {host}: {exc}")
+    if isinstance(exc, _CONNECTION_LEVEL):
+        return OllamaConnectionError(
+            f"Ollama at {host} closed the connection before answering ({exc!r})", host=host
+        )
+    return OllamaConnectionError(f"request to Ollama at {host} failed: {exc!r}", host=host, retryable=False)
+
+
+class _Shell:
+    """What both shells share: configuration, health tracking, retry policy, failure handling."""
+
+    def __init__(self, config: OllamaConfig, health: HealthTracker) -> None:
+        self.config = config
+        self.health = health
+        self._retry = RetryPolicy(config.retries, config.backoff_base, config.backoff_max).tenacity_kwargs()
+
+    def _failure(
+        self, exc: httpx.HTTPError, slot: ClientSlot[Any], client: Any, *, streaming: bool = False
+    ) -> OllamaError:
+        error = map_transport_error(exc, self.config, streaming=streaming)
+        self.health.record_failure(error)
+        if isinstance(exc, _CONNECTION_LEVEL):
+            slot.retire(client)  # closed by the caller when its lease ends
+        return error
+
+    def _answer(self, call: Call[T], response: httpx.Response, started: float) -> T:
+        self.health.record_success(perf_counter() - started)
+        if response.status_code >= 400:
+            raise self._error(call, response)
+        return call.parse(decode_body(response.content, text=call.text))
+
+    def _error(self, call: Call[Any], response: httpx.Response) -> OllamaError:
+        return error_from_response(
+            response.status_code,
+            response.content,
+            model=call.model,
+            retry_after=response.headers.get("retry-after"),
+        )
+
+    @staticmethod
+    def _request_args(call: Call[Any]) -> dict[str, Any]:
+        return {
+            "method": call.method,
+            "url": call.path,
+            "content": call.encoded_body(),
+            "headers": call.headers,
+        }
+
+
+class SyncTransport(_Shell):
+    def __init__(self, config: OllamaConfig, health: HealthTracker) -> None:
+        super().__init__(config, health)
+        self._slot: ClientSlot[httpx.Client] = ClientSlot(lambda: httpx.Client(**client_options(config)))
+
+    def request(self, call: Call[T], *, retry: bool = True) -> T:
+        """One request/response exchange, retried as the policy says."""
+        if not retry:
+            return self._request_once(call)
+        for attempt in Retrying(**self._retry):
+            with attempt:
+                return self._request_once(call)
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def _request_once(self, call: Call[T]) -> T:
+        client = self._slot.acquire()
+        started = perf_counter()
+        try:
+            response = client.request(**self._request_args(call))
+        except httpx.HTTPError as exc:
+            raise self._failure(exc, self._slot, client) from None
+        finally:
+            self._close(self._slot.release(client))
+        return self._answer(call, response, started)
+
+    def stream(self, call: Call[Any]) -> Iterator[Any]:
+        """Chunks of an NDJSON stream; opening it is retried, reading it never is."""
+        assert call.stream is not None
+        client, response = self._open(call)
+        reader = StreamReader(call.stream)
+        try:
+            for data in response.iter_bytes():
+                yield from reader.feed(data)
+            yield from reader.finish()
+        except httpx.HTTPError as exc:
+            raise self._failure(exc, self._slot, client, streaming=True) from None
+        finally:
+            response.close()
+            self._close(self._slot.release(client))
+
+    def _open(self, call: Call[Any]) -> tuple[httpx.Client, httpx.Response]:
+        for attempt in Retrying(**self._retry):
+            with attempt:
+                return self._open_once(call)
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def _open_once(self, call: Call[Any]) -> tuple[httpx.Client, httpx.Response]:
+        client = self._slot.acquire()
+        started = perf_counter()
+        try:
+            response = client.send(client.build_request(**self._request_args(call)), stream=True)
+        except httpx.HTTPError as exc:
+            error = self._failure(exc, self._slot, client)
+            self._close(self._slot.release(client))
+            raise error from None
+        self.health.record_success(perf_counter() - started)
+        if response.status_code < 400:
+            return client, response
+        try:
+            response.read()
+        except httpx.HTTPError:
+            pass
+        finally:
+            response.close()
+            self._close(self._slot.release(client))
+        raise self._error(call, response)
+
+    @staticmethod
+    def _close(client: httpx.Client | None) -> None:
+        if client is not None:
+            client.close()
+
+    def close(self) -> None:
+        for client in self._slot.drain():
+            client.close()
+
+
+class AsyncTransport(_Shell):
+    """One httpx.AsyncClient per event loop: a client is bound to the loop that created it."""
+
+    def __init__(self, config: OllamaConfig, health: HealthTracker) -> None:
+        super().__init__(config, health)
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ClientSlot[httpx.AsyncClient]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _loop_slot(self) -> ClientSlot[httpx.AsyncClient]:
+        loop = asyncio.get_running_loop()
+        slot = self._slots.get(loop)
+        if slot is None:
+            options = client_options(self.config)
+            slot = self._slots[loop] = ClientSlot(lambda: httpx.AsyncClient(**options))
+        return slot
+
+    async def request(self, call: Call[T], *, retry: bool = True) -> T:
+        if not retry:
+            return await self._request_once(call)
+        async for attempt in AsyncRetrying(**self._retry):
+            with attempt:
+                return await self._request_once(call)
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    async def _request_once(self, call: Call[T]) -> T:
+        slot = self._loop_slot()
+        client = slot.acquire()
+        started = perf_counter()
+        try:
+            response = await client.request(**self._request_args(call))
+        except httpx.HTTPError as exc:
+            raise self._failure(exc, slot, client) from None
+        finally:
+            await self._close(slot.release(client))
+        return self._answer(call, response, started)
+
+    async def stream(self, call: Call[Any]) -> AsyncGenerator[Any, None]:
+        assert call.stream is not None
+        slot, client, response = await self._open(call)
+        reader = StreamReader(call.stream)
+        try:
+            async for data in response.aiter_bytes():
+                for chunk in reader.feed(data):
+                    yield chunk
+            for chunk in reader.finish():
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise self._failure(exc, slot, client, streaming=True) from None
+        finally:
+            # Shielded: a cancelled task must still hand its connection back to the pool.
+            await asyncio.shield(self._release_stream(slot, client, response))
+
+    async def _release_stream(
+        self, slot: ClientSlot[httpx.AsyncClient], client: httpx.AsyncClient, response: httpx.Response
+    ) -> None:
+        await response.aclose()
+        await self._close(slot.release(client))
+
+    async def _open(
+        self, call: Call[Any]
+    ) -> tuple[ClientSlot[httpx.AsyncClient], httpx.AsyncClient, httpx.Response]:
+        async for attempt in AsyncRetrying(**self._retry):
+            with attempt:
+                return await self._open_once(call)
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    async def _open_once(
+        self, call: Call[Any]
+    ) -> tuple[ClientSlot[httpx.AsyncClient], httpx.AsyncClient, httpx.Response]:
+        slot = self._loop_slot()
+        client = slot.acquire()
+        started = perf_counter()
+        try:
+            response = await client.send(client.build_request(**self._request_args(call)), stream=True)
+        except BaseException as exc:
+            error = self._failure(exc, slot, client) if isinstance(exc, httpx.HTTPError) else None
+            await self._close(slot.release(client))
+            if error is None:
+                raise
+            raise error from None
+        self.health.record_success(perf_counter() - started)
+        if response.status_code < 400:
+            return slot, client, response
+        try:
+            await response.aread()
+        except httpx.HTTPError:
+            pass
+        finally:
+            await response.aclose()
+            await self._close(slot.release(client))
+        raise self._error(call, response)
+
+    @staticmethod
+    async def _close(client: httpx.AsyncClient | None) -> None:
+        if client is not None:
+            await client.aclose()
+
+    async def aclose(self) -> None:
+        """Close the clients of the running loop; those of finished loops are simply dropped."""
+        loop = asyncio.get_running_loop()
+        for owner, slot in list(self._slots.items()):
+            clients = slot.drain()
+            if owner is loop:
+                for client in clients:
+                    await client.aclose()
+        self._slots.clear()

@@ -158,7 +158,7 @@ def _innermost(error: Any) -> str:
         try:
             error = orjson.loads(error)
         except orjson.JSONDecodeError:
-            return error
+            return str(error)
     if isinstance(error, dict):
         inner = error.get("error", error)
         if isinstance(inner, dict) and isinstance(inner.get("message"), str):

@@ -21,6 +21,10 @@ class Sizes:
     embed_dim: int
     memory_chunks: int
     warm_chunks: int = 64  # size of the untimed warm-up stream
+    # A fresh process for the memory scenario and an untimed warm-up import (which compiles .pyc files);
+    # the smoke mode skips both to stay fast.
+    isolate_memory: bool = True
+    warm_import: bool = True
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -74,6 +78,8 @@ SMOKE = Sizes(
     embed_dim=8,
     memory_chunks=500,
     warm_chunks=8,
+    isolate_memory=False,
+    warm_import=False,
 )
 
 MODES = {sizes.mode: sizes for sizes in (FULL, QUICK, SMOKE)}

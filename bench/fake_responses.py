@@ -193,5 +193,6 @@ def error(status: str, message: str, *, keep_alive: bool = True) -> bytes:
     return http_response(status, _JSON, _dumps({"error": message}), keep_alive=keep_alive)
 
 
-def stats(connections: int, requests: int) -> bytes:
-    return http_response("200 OK", _JSON, _dumps({"connections": connections, "requests": requests}))
+def stats(connections: int, requests: int, cpu_s: float) -> bytes:
+    body = {"connections": connections, "requests": requests, "cpu_s": cpu_s}
+    return http_response("200 OK", _JSON, _dumps(body))

@@ -5,8 +5,8 @@ Run it in its own process: ``python -m bench.fake_server --port 0`` prints ``lis
 It is a raw ``asyncio.Protocol`` rather than a web framework so that serving a chunk costs a slice of a
 ``memcpy``: the request is parsed just enough to route it, and the whole response (headers and every
 chunked frame) is one cached ``bytes`` written with a single ``transport.write``. Sizes come from the
-model name (see ``bench.payloads``). ``GET /_bench/stats`` reports connections and requests served, which
-the runner uses to check connection reuse.
+model name (see ``bench.payloads``). ``GET /_bench/stats`` reports connections and requests served (the runner
+checks connection reuse with them) and the server's own CPU time.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import asyncio
 import ipaddress
 import json
 import sys
+import time
 from collections.abc import Callable
 
 from bench import fake_responses, payloads
@@ -27,6 +28,7 @@ except ImportError:  # pragma: no cover - fallback for a bare interpreter
 
 _HEADER_END = b"\r\n\r\n"
 _MAX_HEADER_BYTES = 64 * 1024
+STATS_PATH = "/_bench/stats"  # not an Ollama route; not counted in its own figures
 
 
 class ServerStats:
@@ -60,8 +62,8 @@ def route(method: str, path: str, body: dict[str, object], stats: ServerStats) -
         return fake_responses.version()
     if method in ("GET", "HEAD") and path == "/":
         return fake_responses.root()
-    if method == "GET" and path == "/_bench/stats":
-        return fake_responses.stats(stats.connections, stats.requests)
+    if method == "GET" and path == STATS_PATH:
+        return fake_responses.stats(stats.connections, stats.requests, time.process_time())
     return fake_responses.not_found()
 
 
@@ -72,11 +74,11 @@ class OllamaProtocol(asyncio.Protocol):
         self._stats = stats
         self._buffer = bytearray()
         self._transport: asyncio.Transport | None = None
+        self._counted = False  # counted on its first real request, so stats queries never count
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
-        self._stats.connections += 1
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
@@ -108,7 +110,11 @@ class OllamaProtocol(asyncio.Protocol):
         del self._buffer[:body_end]
 
         method, path, _version = request_line.split(" ", 2)
-        self._stats.requests += 1
+        if path != STATS_PATH:
+            self._stats.requests += 1
+            if not self._counted:
+                self._stats.connections += 1
+                self._counted = True
         try:
             body = _loads(raw_body) if raw_body else {}
         except ValueError:

@@ -25,10 +25,15 @@ from bench.config import Sizes
 SMALL_ANSWER_CHUNKS = 8
 
 
-def _server_counters(base_url: str) -> tuple[int, int]:
-    """(connections, requests) the fake server has seen; the query itself adds one of each."""
+def _server_stats(base_url: str) -> dict[str, Any]:
     with urllib.request.urlopen(f"{base_url}/_bench/stats", timeout=10) as response:
-        stats = json.load(response)
+        stats: dict[str, Any] = json.load(response)
+    return stats
+
+
+def _server_counters(base_url: str) -> tuple[int, int]:
+    """(connections, requests) the fake server has seen, its stats queries excluded."""
+    stats = _server_stats(base_url)
     return int(stats["connections"]), int(stats["requests"])
 
 
@@ -51,16 +56,18 @@ def _result(timing: measure.Timing, units: int, ok: bool, **extra: Any) -> dict[
 
 
 class ScenarioRunner:
-    def __init__(self, client: BenchClient, sizes: Sizes, base_url: str, server_pid: int | None) -> None:
+    def __init__(self, client: BenchClient, sizes: Sizes, base_url: str) -> None:
         self.client = client
         self.sizes = sizes
         self.base_url = base_url
-        self.server_pid = server_pid
+
+    def server_cpu(self) -> float:
+        return float(_server_stats(self.base_url)["cpu_s"])
 
     def construct(self) -> dict[str, Any]:
         self.client.construct_once()  # first build may trigger lazy imports; not what we want to time
         built = []
-        with measure.timed(self.server_pid) as timing:
+        with measure.timed(self.server_cpu) as timing:
             for _ in range(self.sizes.constructions):
                 built.append(self.client.construct_once())
         del built  # destruction is left out of the timed region on purpose
@@ -71,7 +78,7 @@ class ScenarioRunner:
         self.client.stream_sync(payloads.chat_model(self.sizes.warm_chunks))
         model = payloads.chat_model(n)
         _prepare(self.client, model)
-        with measure.timed(self.server_pid) as timing:
+        with measure.timed(self.server_cpu) as timing:
             text = self.client.stream_sync(model)
         return _result(timing, n, text == payloads.expected_text(n))
 
@@ -83,7 +90,7 @@ class ScenarioRunner:
             warm = payloads.chat_model(self.sizes.warm_chunks)
             await asyncio.gather(*(self.client.stream_async(warm) for _ in range(n_streams)))
             _prepare(self.client, model)
-            with measure.timed(self.server_pid) as timing:
+            with measure.timed(self.server_cpu) as timing:
                 texts = await asyncio.gather(*(self.client.stream_async(model) for _ in range(n_streams)))
             await self.client.aclose()
             return timing, texts
@@ -100,7 +107,7 @@ class ScenarioRunner:
         count = self.sizes.small_requests
         answers_ok = True
         expected = payloads.expected_text(SMALL_ANSWER_CHUNKS)
-        with measure.timed(self.server_pid) as timing:
+        with measure.timed(self.server_cpu) as timing:
             for _ in range(count):
                 answers_ok &= self.client.small_request(model) == expected
         connections_after, requests_after = _server_counters(self.base_url)
@@ -108,8 +115,8 @@ class ScenarioRunner:
             timing,
             count,
             answers_ok,
-            connections_opened=connections_after - connections_before - 1,
-            http_requests=requests_after - requests_before - 1,
+            connections_opened=connections_after - connections_before,
+            http_requests=requests_after - requests_before,
         )
 
     def _embed(self, count: int) -> dict[str, Any]:
@@ -117,10 +124,10 @@ class ScenarioRunner:
         self.client.embed(payloads.sample_texts(4), model)
         texts = payloads.sample_texts(count)
         _, requests_before = _server_counters(self.base_url)
-        with measure.timed(self.server_pid) as timing:
+        with measure.timed(self.server_cpu) as timing:
             vectors = self.client.embed(texts, model)
         _, requests_after = _server_counters(self.base_url)
-        return _result(timing, count, vectors == count, http_requests=requests_after - requests_before - 1)
+        return _result(timing, count, vectors == count, http_requests=requests_after - requests_before)
 
     def embed_small(self) -> dict[str, Any]:
         return self._embed(self.sizes.embed_small)
@@ -136,7 +143,7 @@ class ScenarioRunner:
         gc.collect()
         hwm_reset = measure.reset_peak_rss()
         baseline = measure.current_rss_bytes()
-        with measure.timed(self.server_pid) as timing:
+        with measure.timed(self.server_cpu) as timing:
             text = self.client.stream_sync(model)
         growth = measure.peak_rss_bytes() - baseline
         return _result(
@@ -158,9 +165,7 @@ def load_client(name: str, base_url: str) -> BenchClient:
     return client
 
 
-def run_worker(
-    name: str, sizes: Sizes, base_url: str, server_pid: int | None, wanted: list[str]
-) -> dict[str, Any]:
+def run_worker(name: str, sizes: Sizes, base_url: str, wanted: list[str]) -> dict[str, Any]:
     report: dict[str, Any] = {"client": name, "status": "ok", "scenarios": {}}
     try:
         client = load_client(name, base_url)
@@ -168,7 +173,7 @@ def run_worker(
         return {**report, "status": "unavailable", "error": f"{type(exc).__name__}: {exc}"}
     except Exception as exc:
         return {**report, "status": "error", "error": f"{type(exc).__name__}: {exc}"}
-    runner = ScenarioRunner(client, sizes, base_url, server_pid)
+    runner = ScenarioRunner(client, sizes, base_url)
     for scenario in wanted:
         report["scenarios"][scenario] = runner.run(scenario)
     client.close()
@@ -179,7 +184,6 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="benchmark one client (used by bench.run)")
     parser.add_argument("--client", required=True, choices=sorted(BY_NAME))
     parser.add_argument("--base-url", required=True)
-    parser.add_argument("--server-pid", type=int, default=None)
     parser.add_argument("--sizes-json", required=True)
     parser.add_argument(
         "--scenarios",
@@ -189,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
     sizes = Sizes(**json.loads(args.sizes_json))
-    report = run_worker(args.client, sizes, args.base_url, args.server_pid, args.scenarios.split(","))
+    report = run_worker(args.client, sizes, args.base_url, args.scenarios.split(","))
     args.out.write_text(json.dumps(report))
 
 

@@ -1,0 +1,228 @@
+"""Run the whole benchmark: ``uv run --group bench python -m bench [--quick | --smoke]``.
+
+Starts the fake server, measures import times, then runs every client's scenarios in worker processes,
+interleaving clients across repeats so slow drifts of a noisy machine spread evenly over all of them,
+and writes ``bench/results/latest.md`` (and a JSON file with every sample).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from bench import aggregate, env_info, report, scenarios
+from bench.clients import BY_NAME, CLIENTS, FLOOR, ClientSpec
+from bench.config import FULL, MODES, Sizes
+from bench.import_time import ImportFailed, import_seconds
+from bench.server_process import REPO_ROOT, FakeServerProcess, raw_drain_seconds
+
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+WORKER_TIMEOUT_S = 900
+
+
+class Progress:
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def __call__(self, message: str) -> None:
+        print(f"[{self.elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def rotated(items: Sequence[ClientSpec], shift: int) -> list[ClientSpec]:
+    """A different client goes first on each repeat, so none always runs on a cold or a tired machine."""
+    shift %= max(len(items), 1)
+    return [*items[shift:], *items[:shift]]
+
+
+def run_worker(
+    spec: ClientSpec, sizes: Sizes, server: FakeServerProcess, keys: Sequence[str]
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        out = Path(tmp) / "report.json"
+        command = [
+            sys.executable, "-m", "bench.worker",
+            "--client", spec.name,
+            "--base-url", server.base_url,
+            "--sizes-json", json.dumps(sizes.as_dict()),
+            "--scenarios", ",".join(keys),
+            "--out", str(out),
+        ]  # fmt: skip
+        try:
+            process = subprocess.run(
+                command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return {"client": spec.name, "status": "error", "error": "worker timed out", "scenarios": {}}
+        if process.returncode != 0 or not out.exists():
+            tail = process.stderr.strip().splitlines()
+            error = tail[-1] if tail else f"exit status {process.returncode}"
+            return {"client": spec.name, "status": "error", "error": error, "scenarios": {}}
+        result: dict[str, Any] = json.loads(out.read_text())
+        return result
+
+
+class Collector:
+    """Everything measured for every client, plus whether a client turned out unavailable."""
+
+    def __init__(self, specs: Sequence[ClientSpec]) -> None:
+        self.specs = list(specs)
+        self.status = {s.name: "ok" for s in specs}
+        self.errors: dict[str, str | None] = {s.name: None for s in specs}
+        self.imports: dict[str, list[float]] = {s.name: [] for s in specs}
+        self.timing: dict[str, list[dict[str, Any]]] = {s.name: [] for s in specs}
+        self.memory: dict[str, list[dict[str, Any]]] = {s.name: [] for s in specs}
+
+    def live(self, specs: Sequence[ClientSpec]) -> list[ClientSpec]:
+        return [s for s in specs if self.status[s.name] == "ok"]
+
+    def mark(self, name: str, status: str, error: str | None) -> None:
+        if self.status[name] == "ok":
+            self.status[name], self.errors[name] = status, error
+
+
+def measure_imports(collector: Collector, sizes: Sizes, log: Progress) -> None:
+    if sizes.warm_import:
+        log("warm-up imports (compile .pyc files, fill the page cache)")
+        for spec in collector.specs:
+            try:
+                import_seconds(spec.import_statement)
+            except ImportFailed as exc:
+                collector.mark(spec.name, "unavailable", str(exc))
+    for repeat in range(sizes.import_repeats):
+        log(f"import times, repeat {repeat + 1}/{sizes.import_repeats}")
+        for spec in rotated(collector.live(collector.specs), repeat):
+            try:
+                collector.imports[spec.name].append(import_seconds(spec.import_statement))
+            except ImportFailed as exc:
+                collector.mark(spec.name, "unavailable", str(exc))
+
+
+def run_repeats(
+    collector: Collector,
+    sizes: Sizes,
+    server: FakeServerProcess,
+    keys: Sequence[str],
+    repeats: int,
+    log: Progress,
+) -> list[list[dict[str, Any]]]:
+    per_repeat: list[list[dict[str, Any]]] = []
+    target = collector.memory if keys == (scenarios.MEMORY,) else collector.timing
+    for repeat in range(repeats):
+        reports = []
+        for spec in rotated(collector.live(collector.specs), repeat):
+            what = keys[0] if len(keys) == 1 else "timings"
+            log(f"{what} repeat {repeat + 1}/{repeats}: {spec.name}")
+            worker_report = run_worker(spec, sizes, server, keys)
+            if worker_report["status"] != "ok":
+                collector.mark(spec.name, worker_report["status"], worker_report.get("error"))
+                continue
+            target[spec.name].append(worker_report)
+            reports.append(worker_report)
+        per_repeat.append(reports)
+    return per_repeat
+
+
+def summarise(
+    collector: Collector, sizes: Sizes, server_drain: float | None, elapsed: float
+) -> report.RunSummary:
+    cols = scenarios.columns(sizes)
+    outcomes = []
+    for spec in collector.specs:
+        runs = collector.timing[spec.name] + collector.memory[spec.name]
+        cpu = {c.key: aggregate.cell(runs, c) for c in cols if c.key != scenarios.IMPORT}
+        cpu[scenarios.IMPORT] = aggregate.import_cell(collector.imports[spec.name], None)
+        wall = {c.key: aggregate.cell(runs, c, clock="wall") for c in cols if c.clock == "cpu"}
+        outcomes.append(
+            report.ClientOutcome(
+                spec=spec,
+                status=collector.status[spec.name],
+                error=collector.errors[spec.name],
+                cpu=cpu,
+                wall=wall,
+                connections_per_small_run=aggregate.extra_median(
+                    runs, scenarios.SMALL_REQUESTS, "connections_opened"
+                ),
+                embed_requests={
+                    key: aggregate.extra_median(runs, key, "http_requests")
+                    for key in (scenarios.EMBED_SMALL, scenarios.EMBED_LARGE)
+                },
+            )
+        )
+    floor_runs = collector.timing.get(FLOOR, [])
+    sync_column = next(c for c in cols if c.key == scenarios.SYNC_STREAM)
+    floor_wall = aggregate.cell(floor_runs, sync_column, clock="wall").median
+    return report.RunSummary(
+        sizes=sizes,
+        environment=env_info.collect(),
+        outcomes=outcomes,
+        server_drain_us_per_chunk=server_drain,
+        floor_wall_us_per_chunk=floor_wall,
+        server_cpu_share=aggregate.server_cpu_share(floor_runs),
+        elapsed_s=elapsed,
+    )
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--quick", action="store_const", dest="mode", const="quick", help="smaller sizes, ~2 min"
+    )
+    mode.add_argument(
+        "--smoke", action="store_const", dest="mode", const="smoke", help="tiny, for the test suite"
+    )
+    parser.add_argument("--clients", help="comma-separated subset of: " + ", ".join(BY_NAME))
+    parser.add_argument("--repeats", type=int, help="override the mode's number of repeats")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    sizes = MODES[args.mode] if args.mode else FULL
+    if args.repeats:
+        sizes = replace(sizes, repeats=args.repeats)
+    specs = [BY_NAME[name] for name in args.clients.split(",")] if args.clients else list(CLIENTS)
+    log = Progress()
+    collector = Collector(specs)
+    log(f"mode {sizes.mode}: {len(specs)} clients, {sizes.repeats} repeats")
+    measure_imports(collector, sizes, log)
+    warm = sorted({sizes.sync_chunks, sizes.async_chunks_per_stream, sizes.memory_chunks, sizes.warm_chunks})
+    with FakeServerProcess(warm_chunks=warm) as server:
+        log(f"fake server at {server.base_url} (pid {server.pid})")
+        drains = [raw_drain_seconds(server.base_url, sizes.sync_chunks) for _ in range(5)]
+        server_drain = sorted(drains)[len(drains) // 2] / sizes.sync_chunks * 1e6
+        timing_keys: tuple[str, ...] = scenarios.TIMING_SCENARIOS
+        if not sizes.isolate_memory:
+            timing_keys = (*timing_keys, scenarios.MEMORY)
+        run_repeats(collector, sizes, server, timing_keys, sizes.repeats, log)
+        if sizes.isolate_memory:
+            run_repeats(collector, sizes, server, (scenarios.MEMORY,), sizes.memory_repeats, log)
+    summary = summarise(collector, sizes, server_drain, log.elapsed)
+    markdown = report.render_markdown(summary)
+    stem = "latest" if sizes.mode == "full" else f"latest-{sizes.mode}"
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    (args.results_dir / f"{stem}.md").write_text(markdown)
+    raw = {"timing": collector.timing, "memory": collector.memory, "imports_s": collector.imports}
+    (args.results_dir / f"{stem}.json").write_text(json.dumps(report.render_json(summary, raw), indent=1))
+    print(markdown)
+    log(f"wrote {args.results_dir / (stem + '.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

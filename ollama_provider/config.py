@@ -36,6 +36,8 @@ def resolve_host(host: str | None = None) -> str:
         return DEFAULT_HOST
     has_scheme = "://" in raw
     if not has_scheme:
+        if raw.count(":") > 1 and not raw.startswith("["):  # a bare IPv6 address such as ::1
+            raw = f"[{raw}]"
         raw = "http://" + raw
     parts = urlsplit(raw)
     scheme = parts.scheme.lower()

@@ -48,10 +48,13 @@ def find_model(installed: Iterable[str], name: str) -> str | None:
 
 
 def closest_models(installed: Iterable[str], name: str, limit: int = 3) -> list[str]:
-    """Installed names close to ``name``, best first (for "did you mean" hints)."""
+    """Installed names close to ``name``, best first: other tags of the same model, then similar names."""
     names = list(installed)
-    by_canonical = {canonical_name(m): m for m in names}
-    matches = difflib.get_close_matches(canonical_name(name), list(by_canonical), n=limit, cutoff=0.6)
-    base = canonical_name(name).split(":")[0]
-    same_family = [m for c, m in by_canonical.items() if c.split(":")[0] == base and m not in matches]
-    return [by_canonical[m] for m in matches] + same_family[: max(0, limit - len(matches))]
+    base_of = {m: canonical_name(m).split(":")[0] for m in names}
+    wanted = canonical_name(name).split(":")[0]
+    similar = difflib.get_close_matches(wanted, set(base_of.values()), n=limit, cutoff=0.6)
+    ranked = sorted(
+        (m for m in names if base_of[m] in similar),
+        key=lambda m: similar.index(base_of[m]),
+    )
+    return ranked[:limit]

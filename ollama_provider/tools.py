@@ -57,7 +57,8 @@ def json_schema_for(annotation: Any) -> dict[str, Any]:
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return {"type": "string", "enum": [m.value for m in annotation]}
     if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
-        return _object_schema({f.name: f.type for f in dataclasses.fields(annotation)}, set(), {})
+        hints = typing.get_type_hints(annotation)
+        return _object_schema({f.name: hints[f.name] for f in dataclasses.fields(annotation)}, set(), {})
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is typing.Literal:
         return {"enum": list(args)}

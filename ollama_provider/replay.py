@@ -242,8 +242,17 @@ class ReplayServer:
 
     @property
     def url(self) -> str:
-        """Base URL to give clients, e.g. ``http://127.0.0.1:54321``."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        """Base URL to give clients, e.g. ``http://127.0.0.1:54321``.
+
+        A wildcard bind address is not connectable everywhere, so it becomes loopback here.
+
+        >>> ReplayServer("cassettes/recorded", host="0.0.0.0", port=11434).url
+        'http://127.0.0.1:11434'
+        >>> ReplayServer("cassettes/recorded", host="::", port=11434).url
+        'http://[::1]:11434'
+        """
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"
 
     @property

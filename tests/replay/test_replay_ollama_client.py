@@ -49,7 +49,8 @@ def test_chat_stream(client: ollama.Client) -> None:
 def test_chat_tool_call(client: ollama.Client) -> None:
     recorded = json.loads(load_cassette(RECORDED / "api" / "chat_tool_call.yaml")[0].request_body)
     response = client.chat(**{key: value for key, value in recorded.items() if key != "stream"})
-    call = response.message.tool_calls[0]  # type: ignore[index]
+    assert response.message.tool_calls
+    call = response.message.tool_calls[0]
     assert call.function.name == "get_weather"
     assert isinstance(call.function.arguments, dict)
 

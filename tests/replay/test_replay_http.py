@@ -164,15 +164,16 @@ def test_leaving_a_stream_early_keeps_the_server_serving(replay_server: str) -> 
 
 
 def test_concurrent_clients_each_get_a_complete_stream(replay_server: str) -> None:
-    def stream_once(_: int) -> int:
-        with (
-            httpx.Client(base_url=replay_server) as http,
-            http.stream("POST", "/api/chat", json=HAIKU) as response,
-        ):
-            return sum(1 for line in response.iter_lines() if line)
+    # One thread-safe client with a pool of 8 connections: 8 streams in flight at once.
+    limits = httpx.Limits(max_connections=8)
+    with httpx.Client(base_url=replay_server, limits=limits) as http:
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        assert list(pool.map(stream_once, range(16))) == [40] * 16
+        def stream_once(_: int) -> int:
+            with http.stream("POST", "/api/chat", json=HAIKU) as response:
+                return sum(1 for line in response.iter_lines() if line)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert list(pool.map(stream_once, range(16))) == [40] * 16
 
 
 def test_sequences_are_served_in_recorded_order_then_stick_to_the_last(tmp_path: Path) -> None:

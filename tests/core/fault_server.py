@@ -263,6 +263,8 @@ class FaultServer:
                 except OSError:
                     return
                 conn.settimeout(POLL)
+                # Each NDJSON line leaves at once, as Ollama flushes it (no Nagle / delayed-ACK stalls).
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 with self._lock:
                     self._serial += 1
                     self._stats.accepted += 1

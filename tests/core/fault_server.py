@@ -79,6 +79,7 @@ class Exchange:
         self.server = server
         self.request = request
         self.keep_alive = True
+        self.client_gone = False
         self._conn = conn
 
     # -- plain answers ---------------------------------------------------------------------------
@@ -136,10 +137,12 @@ class Exchange:
             readable, _, _ = select.select([self._conn], [], [], POLL)
             if readable:
                 try:
-                    if not self._conn.recv(1, socket.MSG_PEEK):
-                        return  # the client closed its end
+                    self.client_gone = not self._conn.recv(1, socket.MSG_PEEK)
                 except OSError:
+                    self.client_gone = True
+                if self.client_gone:
                     return
+                self.server.sleep(POLL)  # the client sent more: not an answer to wait for
 
 
 def _head(status: int, headers: dict[str, str]) -> bytes:
@@ -286,6 +289,8 @@ class FaultServer:
                 try:
                     self.script(exchange)
                 except ClientGone:
+                    exchange.client_gone = True
+                if exchange.client_gone:
                     reader.client_closed = True
                     break
                 if not exchange.keep_alive:

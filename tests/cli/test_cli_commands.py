@@ -1,0 +1,283 @@
+"""The ``ollama-provider`` commands, run in-process with typer's CliRunner against the replay server.
+
+Every request the commands send here is one the recordings hold (cassettes/recorded/api); the error
+paths use a closed port (no server) and recorded 404s (missing model).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from ollama_provider import OllamaProvider, ProgressResponse
+from ollama_provider.cli import CliState, app
+from ollama_provider.cli_output import ExitCode
+from ollama_provider.streams import Stream
+
+RUNNER = CliRunner()
+HAIKU_PROMPT = "Write a haiku about the sea."  # recorded in api/chat_stream
+HAIKU_FIRST_LINE = "1. **Sail into the unknown**"
+EMBED_TEXTS = ["The sky is blue.", "Grass is green.", "Ollama runs models locally."]  # api/embed_batch
+LOCAL_PULL = "127.0.0.1:5000/library/all-minilm:latest"  # api/pull_local (a real download)
+
+
+def run(host: str, *args: str, stdin: str | None = None) -> Result:
+    return RUNNER.invoke(app, ["--host", host, *args], input=stdin)
+
+
+@pytest.fixture(scope="module")
+def dead_host() -> str:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+# --------------------------------------------------------------------------------------------- health
+
+
+def test_health_reports_version_and_models_as_json(replay_server: str) -> None:
+    result = run(replay_server, "--json", "health")
+    assert result.exit_code == ExitCode.OK, result.output
+    report = json.loads(result.stdout)
+    assert report["healthy"] is True
+    assert report["version"] == "0.33.0-rc2"
+    assert "smollm2:135m" in report["model_names"]
+    assert report["latency"] > 0
+
+
+def test_health_without_a_server_exits_3_and_says_how_to_start_ollama(dead_host: str) -> None:
+    result = run(dead_host, "health")
+    assert result.exit_code == ExitCode.UNREACHABLE
+    assert "unhealthy" in result.stdout
+    assert "ollama serve" in result.stderr
+
+
+def test_a_command_without_a_server_exits_3_with_an_actionable_message(dead_host: str) -> None:
+    result = run(dead_host, "--retries", "0", "models")
+    assert result.exit_code == ExitCode.UNREACHABLE
+    assert dead_host in result.stderr
+    assert "ollama serve" in result.stderr
+    assert "ollama-provider replay" in result.stderr
+
+
+def test_errors_in_json_mode_are_one_parseable_object(dead_host: str) -> None:
+    result = run(dead_host, "--json", "--retries", "0", "chat", "smollm2:135m", "Hi")
+    assert result.exit_code == ExitCode.UNREACHABLE
+    error = json.loads(result.stdout)
+    assert error["type"] == "OllamaConnectionError"
+    assert error["exit_code"] == ExitCode.UNREACHABLE
+    assert "ollama serve" in error["hint"]
+
+
+def test_an_invalid_host_is_a_usage_error() -> None:
+    result = RUNNER.invoke(app, ["--host", "ftp://example.com", "models"])
+    assert result.exit_code == ExitCode.USAGE
+    assert "unsupported scheme" in result.stderr
+
+
+# --------------------------------------------------------------------------------------------- models
+
+
+def test_models_lists_size_family_quantisation_context_and_capabilities(replay_server: str) -> None:
+    result = run(replay_server, "--json", "models")
+    assert result.exit_code == ExitCode.OK, result.output
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert set(rows) >= {"smollm2:135m", "all-minilm:latest", "gemma3:270m"}
+    tools = rows["smollm2-tools:135m"]
+    assert tools["family"] == "llama"
+    assert tools["quantization"] == "Q4_1"
+    assert tools["context_length"] == 8192
+    assert "tools" in tools["capabilities"]  # from /api/show (recorded for this model)
+    assert "thinking" in rows["smollm2-think:135m"]["capabilities"]
+    assert rows["all-minilm:latest"]["capabilities"] == ["embedding"]
+    assert rows["all-minilm:latest"]["size"] == 45_949_364
+
+
+def test_models_table_shows_every_name_in_full(replay_server: str) -> None:
+    result = run(replay_server, "models")
+    assert result.exit_code == ExitCode.OK, result.output
+    for name in ("smollm2-tools-parallel:135m", "all-minilm:latest", "gemma3:270m"):
+        assert name in result.stdout
+    assert "45.9 MB" in result.stdout
+
+
+def test_models_running_lists_the_loaded_models(replay_server: str) -> None:
+    result = run(replay_server, "--json", "models", "--running")
+    assert result.exit_code == ExitCode.OK, result.output
+    loaded = json.loads(result.stdout)
+    assert [m["name"] for m in loaded] == ["smollm2:135m", "gemma3:270m"]
+    assert loaded[0]["expires_at"].startswith("2026-11-26")
+
+
+def test_models_recommended_needs_no_server(dead_host: str) -> None:
+    result = run(dead_host, "models", "--recommended")
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "qwen2.5:7b" in result.stdout
+    assert "131,072" in result.stdout
+
+
+# --------------------------------------------------------------------------------------------- show
+
+
+def test_show_prints_details_and_capabilities(replay_server: str) -> None:
+    result = run(replay_server, "show", "smollm2:135m")
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "134.52M" in result.stdout
+    assert "8192" in result.stdout
+    assert "completion, tools" in result.stdout
+
+
+def test_show_json_has_the_context_length(replay_server: str) -> None:
+    result = run(replay_server, "--json", "show", "all-minilm:latest")
+    assert result.exit_code == ExitCode.OK, result.output
+    shown = json.loads(result.stdout)
+    assert shown["capabilities"] == ["embedding"]
+    assert shown["context_length"] == 512
+
+
+def test_show_of_a_missing_model_exits_4_and_says_how_to_pull_it(replay_server: str) -> None:
+    result = run(replay_server, "show", "no-such-model:1b")
+    assert result.exit_code == ExitCode.MODEL_NOT_FOUND
+    assert "no-such-model:1b" in result.stderr
+    assert "ollama-provider pull no-such-model:1b" in result.stderr
+
+
+# --------------------------------------------------------------------------------------------- chat
+
+
+def test_chat_streams_the_answer_then_usage_and_speed(replay_server: str) -> None:
+    result = run(replay_server, "chat", "smollm2:135m", HAIKU_PROMPT)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert result.stdout.startswith(HAIKU_FIRST_LINE)
+    assert "17 prompt + 40 completion tokens" in result.stderr
+    assert "tokens/s" in result.stderr
+
+
+def test_chat_json_gives_content_usage_and_done_reason(replay_server: str) -> None:
+    result = run(replay_server, "--json", "chat", "smollm2:135m", HAIKU_PROMPT, "--temperature", "0")
+    assert result.exit_code == ExitCode.OK, result.output
+    reply = json.loads(result.stdout)
+    assert reply["content"].startswith(HAIKU_FIRST_LINE)
+    assert reply["usage"] == {"prompt_tokens": 17, "completion_tokens": 40}
+    assert reply["done_reason"] == "stop"
+    assert reply["tokens_per_second"] > 0
+
+
+def test_chat_with_a_missing_model_exits_4_with_the_pull_command(replay_server: str) -> None:
+    result = run(replay_server, "chat", "no-such-model:1b", "Hi")  # recorded: api/chat_missing_model
+    assert result.exit_code == ExitCode.MODEL_NOT_FOUND
+    assert "ollama-provider pull no-such-model:1b" in result.stderr
+
+
+def test_chat_without_a_prompt_is_an_interactive_conversation(replay_server: str) -> None:
+    result = run(replay_server, "chat", "smollm2:135m", stdin=f"{HAIKU_PROMPT}\n/bye\n")
+    assert result.exit_code == ExitCode.OK, result.output
+    assert HAIKU_FIRST_LINE in result.stdout
+    assert "/bye to leave" in result.stderr
+    assert "tokens/s" in result.stderr
+
+
+def test_interactive_chat_ends_cleanly_at_end_of_input(replay_server: str) -> None:
+    result = run(replay_server, "chat", "smollm2:135m", stdin="")
+    assert result.exit_code == ExitCode.OK, result.output
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "complaint"),
+    [("--think", "maybe", "--think takes"), ("--format", "{not json", "--format must be")],
+)
+def test_chat_rejects_bad_options_before_any_request(
+    dead_host: str, option: str, value: str, complaint: str
+) -> None:
+    result = run(dead_host, "chat", "smollm2:135m", "Hi", option, value)
+    assert result.exit_code == ExitCode.USAGE
+    assert complaint in result.stderr
+
+
+# --------------------------------------------------------------------------------------------- embed
+
+
+def test_embed_json_returns_one_vector_per_text(replay_server: str) -> None:
+    result = run(replay_server, "--json", "embed", "all-minilm", *EMBED_TEXTS)
+    assert result.exit_code == ExitCode.OK, result.output
+    vectors = json.loads(result.stdout)["embeddings"]
+    assert [len(v) for v in vectors] == [384, 384, 384]
+
+
+def test_embed_table_shows_dimensions_and_norm(replay_server: str) -> None:
+    result = run(replay_server, "embed", "all-minilm", *EMBED_TEXTS)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "384" in result.stdout
+    assert "1.000" in result.stdout  # all-minilm vectors are normalised
+
+
+# --------------------------------------------------------------------------------------------- pull
+
+
+def test_pull_draws_progress_and_ends_with_success(replay_server: str) -> None:
+    result = run(replay_server, "pull", "--insecure", LOCAL_PULL)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "pulling manifest" in result.stdout
+    assert "pulling dc4387e22421" in result.stdout  # the layer's bar
+    assert "45.9/45.9 MB" in result.stdout
+    assert result.stdout.rstrip().endswith(f"{LOCAL_PULL}: success")
+
+
+def test_pull_json_prints_one_object_per_progress_update(replay_server: str) -> None:
+    result = run(replay_server, "--json", "pull", "--insecure", LOCAL_PULL)
+    assert result.exit_code == ExitCode.OK, result.output
+    updates = [json.loads(line) for line in result.stdout.splitlines()]
+    assert updates[0]["status"] == "pulling manifest"
+    assert updates[-1]["status"] == "success"
+    layer = [u["completed"] for u in updates if u["digest"]]
+    assert len(layer) > 10
+    assert layer == sorted(layer)
+
+
+class _InterruptedPull(OllamaProvider):
+    """A provider whose pull is stopped by Ctrl-C after the first layer update."""
+
+    closed = False
+
+    def pull_model(self, name: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        def updates() -> Iterator[ProgressResponse]:
+            try:
+                yield ProgressResponse("pulling manifest")
+                yield ProgressResponse("pulling abc", digest="sha256:" + "ab" * 32, total=1000, completed=10)
+                raise KeyboardInterrupt
+            finally:
+                _InterruptedPull.closed = True
+
+        return Stream(updates())
+
+
+def test_ctrl_c_during_a_pull_exits_130_and_says_how_to_resume(
+    monkeypatch: pytest.MonkeyPatch, replay_server: str
+) -> None:
+    monkeypatch.setattr(CliState, "provider", lambda self: _InterruptedPull(self.host))
+    result = run(replay_server, "pull", "qwen2.5:0.5b")
+    assert result.exit_code == ExitCode.INTERRUPTED
+    assert "run `ollama-provider pull qwen2.5:0.5b` again to resume" in result.stderr
+    assert _InterruptedPull.closed  # the stream (and its connection) was closed
+
+
+def test_a_pull_that_fails_inside_the_stream_reports_the_servers_error(replay_server: str) -> None:
+    # api/pull_unreachable: the server answers 200, then an error line (registry unreachable).
+    result = run(replay_server, "--retries", "0", "pull", "qwen2.5:0.5b")
+    assert result.exit_code == ExitCode.ERROR
+    assert "Error:" in result.stderr
+
+
+def test_help_lists_every_command() -> None:
+    result = RUNNER.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("health", "models", "show", "pull", "chat", "embed", "replay", "demo"):
+        assert command in result.stdout

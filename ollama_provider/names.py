@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .errors import InvalidRequestError
@@ -49,6 +50,11 @@ def validate_model_name(name: object) -> str:
         raise InvalidRequestError(
             "a model name is required (e.g. model='llama3.2:3b'); pass model= or set a default model"
         )
+    return _check_grammar(name)
+
+
+@functools.lru_cache(maxsize=256)  # the same few names come back on every request
+def _check_grammar(name: str) -> str:
     bare = name
     for suffix in _SOURCE_SUFFIXES:
         if bare.endswith(suffix) and len(bare) > len(suffix):

@@ -233,6 +233,8 @@ def build_options(options: Options | Mapping[str, Any] | None, **common: Any) ->
     else:
         raise InvalidRequestError("options must be an Options instance or a mapping")
     merged.update((k, v) for k, v in common.items() if v is not None)
+    if not merged:
+        return merged
     stop = merged.get("stop")
     if isinstance(stop, str):  # the server wants a list and answers 500 to a bare string
         merged["stop"] = [stop]

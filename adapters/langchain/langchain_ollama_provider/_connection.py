@@ -1,0 +1,125 @@
+"""Where the server is and how to reach it: the settings every LangChain class shares.
+
+The adapter never builds an HTTP client itself. It turns these settings into an
+:class:`~ollama_provider.OllamaConfig` and lets the core own pooling, retries and timeouts.
+Providers are built on first use and cached on the instance, so constructing a model is cheap
+(no client, no I/O) and one async provider serves every event loop (the core keeps one HTTP
+client per loop).
+
+>>> settings = _OllamaConnection(base_url="http://user:secret@gpu-box:8080", max_retries=0)
+>>> config = settings._config(asynchronous=False)
+>>> config.base_url, config.retries, dict(config.headers)["Authorization"].startswith("Basic ")
+('http://gpu-box:8080', 0, True)
+>>> settings._sync_provider is None  # nothing built until a call needs it
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr
+
+from ollama_provider import AsyncOllamaProvider, OllamaConfig, OllamaProvider, resolve_host
+from ollama_provider.config import DEFAULT_HOST
+
+#: Constructor arguments that may carry credentials: never written by ``dumpd``/``dumps``.
+SECRET_FIELDS = ("headers", "client_kwargs", "sync_client_kwargs", "async_client_kwargs")
+
+
+def _host_from_env() -> str | None:
+    return os.environ.get("OLLAMA_HOST") or None
+
+
+def split_userinfo(url: str | None) -> tuple[str | None, dict[str, str]]:
+    """``http://user:pw@host`` -> (``http://host``, Basic auth header); other URLs unchanged.
+
+    >>> split_userinfo("https://me:p%40ss@example.com/ollama")[0]
+    'https://example.com/ollama'
+    >>> split_userinfo("localhost:11434")
+    ('localhost:11434', {})
+    """
+    if not url or "@" not in url or "://" not in url:
+        return url, {}
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    token = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    netloc = parts.netloc.rpartition("@")[2]
+    cleaned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return cleaned, {"Authorization": "Basic " + base64.b64encode(token).decode("ascii")}
+
+
+def without_secrets(url: str | None) -> str | None:
+    """The URL with any ``user:password@`` removed (for serialisation and tracing)."""
+    return split_userinfo(url)[0]
+
+
+class _OllamaConnection(BaseModel):
+    """Connection settings, named as in the official ``langchain-ollama`` package."""
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    base_url: str | None = None
+    """Ollama's address (``OLLAMA_HOST`` forms accepted; ``http://user:pw@host`` adds Basic auth).
+    ``None``: the ``OLLAMA_HOST`` environment variable as it was at construction, else
+    ``http://127.0.0.1:11434`` (see :attr:`host`)."""
+
+    client_kwargs: dict[str, Any] | None = Field(default_factory=dict)
+    """Extra keyword arguments for the httpx clients (``verify``, ``transport``, ``headers``...)."""
+
+    sync_client_kwargs: dict[str, Any] | None = Field(default_factory=dict)
+    """Like ``client_kwargs``, for the synchronous client only."""
+
+    async_client_kwargs: dict[str, Any] | None = Field(default_factory=dict)
+    """Like ``client_kwargs``, for the asynchronous client only."""
+
+    headers: dict[str, str] | None = None
+    """HTTP headers sent with every request (e.g. a reverse proxy's ``Authorization``)."""
+
+    timeout: float | None = Field(default=None, validation_alias=AliasChoices("timeout", "request_timeout"))
+    """Read timeout in seconds, per streamed chunk (alias ``request_timeout``). ``None`` keeps the
+    core's default (30 s); raise it for big models whose first token is slow to come."""
+
+    max_retries: int | None = None
+    """Retries after the first attempt for connection failures and busy servers (core default 3)."""
+
+    # Read at construction like the official client does, so a later change of the environment
+    # does not move an existing model to another server.
+    _env_host: str | None = PrivateAttr(default_factory=_host_from_env)
+    _sync_provider: OllamaProvider | None = PrivateAttr(default=None)
+    _async_provider: AsyncOllamaProvider | None = PrivateAttr(default=None)
+
+    @property
+    def host(self) -> str:
+        """The base URL requests go to (``base_url``, else ``OLLAMA_HOST``, else the default)."""
+        return resolve_host(split_userinfo(self.base_url or self._env_host)[0])
+
+    def _config(self, *, asynchronous: bool) -> OllamaConfig:
+        host, auth = split_userinfo(self.base_url or self._env_host)
+        httpx_kwargs = dict(self.client_kwargs or {})
+        httpx_kwargs.update((self.async_client_kwargs if asynchronous else self.sync_client_kwargs) or {})
+        headers = {**auth, **dict(httpx_kwargs.pop("headers", None) or {}), **(self.headers or {})}
+        settings: dict[str, Any] = {"headers": headers, "client_kwargs": httpx_kwargs}
+        if self.timeout is not None:
+            settings["timeout"] = self.timeout
+        if self.max_retries is not None:
+            settings["retries"] = self.max_retries
+        return OllamaConfig(host=host or DEFAULT_HOST, **settings)
+
+    @property
+    def provider(self) -> OllamaProvider:
+        """The synchronous core provider (built on first use, then reused)."""
+        if self._sync_provider is None:
+            self._sync_provider = OllamaProvider(config=self._config(asynchronous=False))
+        return self._sync_provider
+
+    @property
+    def async_provider(self) -> AsyncOllamaProvider:
+        """The asynchronous core provider (built on first use; works across event loops)."""
+        if self._async_provider is None:
+            self._async_provider = AsyncOllamaProvider(config=self._config(asynchronous=True))
+        return self._async_provider

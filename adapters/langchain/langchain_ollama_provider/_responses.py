@@ -1,0 +1,163 @@
+"""The core's chat chunks -> LangChain ``ChatGenerationChunk`` objects.
+
+One :class:`ChatChunkTranslator` per request keeps the little state a stream needs: the tool-call
+indices already used, and (when a tool is forced through ``format``) the JSON text that will become
+the tool call. Everything else is a direct mapping:
+
+* ``message.content`` -> chunk content; ``message.thinking`` -> ``additional_kwargs["reasoning_content"]``
+  (so ``content_blocks`` shows a reasoning block), also on thinking-only chunks;
+* ``message.tool_calls`` -> ``tool_call_chunks`` with the server's ids and an ``index``;
+* the final chunk (``done``) -> ``usage_metadata`` and the response metadata (model, finish reason,
+  durations, timings in seconds), marked ``chunk_position="last"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, cast
+from uuid import uuid4
+
+from langchain_core.messages import AIMessageChunk
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.outputs import ChatGenerationChunk
+
+from ollama_provider import ChatResponse, ToolCall
+
+from ._tools import json_tool_call
+
+PROVIDER = "ollama"
+
+
+def new_tool_call_id() -> str:
+    """An id for a tool call the server did not name (same shape as Ollama's ``call_xxxxxxxx``)."""
+    return f"call_{uuid4().hex[:12]}"
+
+
+def usage_metadata(response: Any) -> UsageMetadata:
+    usage = response.usage
+    counts = {
+        "input_tokens": usage.prompt_tokens,
+        "output_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+    return cast(UsageMetadata, counts)
+
+
+def final_metadata(response: Any) -> dict[str, Any]:
+    """What the last chunk of an answer says about it (``response_metadata`` / ``generation_info``)."""
+    timings = response.timings
+    return {
+        "model": response.model,
+        "model_name": response.model,
+        "model_provider": PROVIDER,
+        "created_at": response.created_at,
+        "done": response.done,
+        "done_reason": response.done_reason,
+        "finish_reason": response.finish_reason,
+        "total_duration": response.total_duration,
+        "load_duration": response.load_duration,
+        "prompt_eval_count": response.prompt_eval_count,
+        "prompt_eval_duration": response.prompt_eval_duration,
+        "eval_count": response.eval_count,
+        "eval_duration": response.eval_duration,
+        "timings": {
+            "total": timings.total,
+            "load": timings.load,
+            "prompt_eval": timings.prompt_eval,
+            "eval": timings.eval,
+            "tokens_per_second": timings.tokens_per_second,
+        },
+    }
+
+
+def logprob_dicts(logprobs: Any) -> list[dict[str, Any]] | None:
+    return [dataclasses.asdict(item) for item in logprobs] if logprobs else None
+
+
+class ChatChunkTranslator:
+    """Translate the chunks of one chat answer, in order.
+
+    ``forced_tools``: names of the tools a JSON-schema ``format`` forces. While such a call is
+    pending, content is held back (it is the JSON of the call, not prose) and becomes a tool call
+    at the end unless the server returned real ``tool_calls``.
+    """
+
+    def __init__(self, forced_tools: list[str] | None = None) -> None:
+        self._forced = forced_tools or []
+        self._held: list[str] = []
+        self._used_indices: set[int] = set()
+        self._native_calls = False
+
+    def translate(self, response: ChatResponse) -> ChatGenerationChunk:
+        message = response.message
+        content = message.content or ""
+        if self._forced and not self._native_calls:
+            self._held.append(content)
+            content = ""
+        chunks = [self._tool_chunk(call) for call in message.tool_calls or []]
+        if chunks:
+            self._native_calls = True
+        additional: dict[str, Any] = {}
+        if message.thinking:
+            additional["reasoning_content"] = message.thinking
+        info: dict[str, Any] | None = None
+        logprobs = logprob_dicts(response.logprobs)
+        if logprobs is not None:
+            info = {"logprobs": logprobs}
+        usage: UsageMetadata | None = None
+        position: Any = None
+        if response.done:
+            content += self._finish_forced(chunks)
+            info = {**final_metadata(response), **(info or {})}
+            usage = usage_metadata(response)
+            position = "last"
+        return ChatGenerationChunk(
+            message=AIMessageChunk(
+                content=content,
+                additional_kwargs=additional,
+                tool_call_chunks=chunks,
+                usage_metadata=usage,
+                chunk_position=position,
+            ),
+            generation_info=info,
+        )
+
+    def _next_index(self, wanted: int | None) -> int:
+        index = wanted if wanted is not None and wanted not in self._used_indices else None
+        if index is None:
+            index = max(self._used_indices, default=-1) + 1
+        self._used_indices.add(index)
+        return index
+
+    def _tool_chunk(self, call: ToolCall) -> Any:
+        return tool_call_chunk(
+            name=call.function.name,
+            args=json.dumps(call.function.arguments, ensure_ascii=False),
+            id=call.id or new_tool_call_id(),
+            index=self._next_index(call.function.index),
+        )
+
+    def _finish_forced(self, chunks: list[Any]) -> str:
+        """At the end of a forced answer: the held JSON becomes a tool call (or, if it is not one,
+        is handed back as text so nothing the model said is lost)."""
+        if not self._forced:
+            return ""
+        held, self._held = "".join(self._held), []
+        if self._native_calls:
+            return held
+        parsed = json_tool_call(held, self._forced)
+        if parsed is None:
+            return held
+        name, arguments = parsed
+        self._native_calls = True
+        chunks.append(
+            tool_call_chunk(
+                name=name,
+                args=json.dumps(arguments, ensure_ascii=False),
+                id=new_tool_call_id(),
+                index=self._next_index(None),
+            )
+        )
+        return ""

@@ -1,0 +1,96 @@
+"""``with_structured_output`` pieces: the JSON schema sent as ``format`` and strict parsers.
+
+The parsers never hand back ``None`` for a finished answer: output that is not the requested
+structure raises :class:`~langchain_core.exceptions.OutputParserException` naming what came back.
+
+>>> from typing_extensions import TypedDict
+>>> class Person(TypedDict):
+...     '''A person.'''
+...     name: str
+...     age: int
+>>> schema_format(Person)["required"]
+['name', 'age']
+>>> StrictJsonOutputParser().parse('["not", "an", "object"]')
+Traceback (most recent call last):
+...
+langchain_core.exceptions.OutputParserException: expected a JSON object from the model, got: [...]
+...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.exceptions import OutputParserException
+from langchain_core.output_parsers import JsonOutputParser
+from langchain_core.output_parsers.openai_tools import JsonOutputKeyToolsParser, PydanticToolsParser
+from langchain_core.outputs import Generation
+from langchain_core.utils.function_calling import convert_to_json_schema
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic.v1 import BaseModel as BaseModelV1
+from typing_extensions import is_typeddict
+
+
+def is_pydantic_class(schema: Any) -> bool:
+    return isinstance(schema, type) and is_basemodel_subclass(schema)
+
+
+def schema_format(schema: Any) -> dict[str, Any]:
+    """The JSON schema Ollama gets as ``format`` for a pydantic class, TypedDict or schema dict."""
+    if is_pydantic_class(schema):
+        if issubclass(schema, BaseModelV1):
+            return dict(schema.schema())
+        return dict(schema.model_json_schema())
+    if is_typeddict(schema):
+        converted = dict(convert_to_json_schema(schema))
+        converted.setdefault("required", list(converted.get("properties", {})))
+        return converted
+    if isinstance(schema, dict):
+        function = schema.get("function", schema)
+        if isinstance(function, dict) and "parameters" in function and "name" in function:
+            return dict(function["parameters"])  # an OpenAI tool/function description
+        return dict(schema)
+    raise ValueError(f"unsupported schema {schema!r}: give a pydantic class, a TypedDict or a JSON schema")
+
+
+def _text_of(result: list[Generation]) -> str:
+    return result[0].text if result else ""
+
+
+class StrictJsonOutputParser(JsonOutputParser):
+    """JSON parser that insists on an object once the answer is complete."""
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        parsed = super().parse_result(result, partial=partial)
+        if not partial and not isinstance(parsed, dict):
+            text = _text_of(result)
+            raise OutputParserException(
+                f"expected a JSON object from the model, got: {text}", llm_output=text
+            )
+        return parsed
+
+
+class StrictPydanticToolsParser(PydanticToolsParser):
+    """Tool-call parser that raises when the model made no call instead of returning ``None``."""
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        parsed = super().parse_result(result, partial=partial)
+        if parsed is None and not partial:
+            text = _text_of(result)
+            raise OutputParserException(
+                f"the model made no tool call; it answered: {text!r}", llm_output=text
+            )
+        return parsed
+
+
+class StrictKeyToolsParser(JsonOutputKeyToolsParser):
+    """Like :class:`StrictPydanticToolsParser`, for dict output."""
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        parsed = super().parse_result(result, partial=partial)
+        if parsed is None and not partial:
+            text = _text_of(result)
+            raise OutputParserException(
+                f"the model made no tool call; it answered: {text!r}", llm_output=text
+            )
+        return parsed

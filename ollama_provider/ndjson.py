@@ -39,6 +39,11 @@ class NDJSONDecoder:
         self._pending = b""
 
     def feed(self, data: bytes) -> list[Any]:
+        """Decode every line that ``data`` completes."""
+        return [loads(line) for line in self.lines(data)]
+
+    def lines(self, data: bytes) -> list[bytes]:
+        """The complete, non-blank lines that ``data`` finishes, not yet decoded."""
         if self._pending:
             data = self._pending + data
         if b"\n" not in data:
@@ -48,7 +53,7 @@ class NDJSONDecoder:
         lines = data.split(b"\n")
         self._pending = lines.pop()
         self._check_size()
-        return [loads(line) for line in lines if line and not line.isspace()]
+        return [line for line in lines if line and not line.isspace()]
 
     def close(self) -> list[Any]:
         """Decode what is left once the stream has ended (a last line without its newline)."""

@@ -13,7 +13,7 @@ The sync and async transports run the same ``Call`` objects; only their I/O diff
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -208,8 +208,11 @@ class StreamReader(Generic[T]):
         self._is_final = spec.is_final
         self.finished = False
 
-    def feed(self, data: bytes) -> list[T]:
-        return [self._chunk(obj) for obj in self._decoder.feed(data)]
+    def feed(self, data: bytes) -> Iterator[T]:
+        """The chunks ``data`` completes, decoded one at a time: when a line is bad (an error
+        object, malformed JSON), the good chunks before it in the same read still reach the caller."""
+        for line in self._decoder.lines(data):
+            yield self._chunk(loads(line))
 
     def finish(self) -> list[T]:
         """The chunks of a last line without newline; raises if the final chunk never came."""

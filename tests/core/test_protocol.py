@@ -92,14 +92,14 @@ def test_retry_after_seconds_and_http_date() -> None:
 
 def test_stream_reader_flags_error_lines_and_truncation() -> None:
     reader = StreamReader(CHAT_STREAM)
-    chunks = reader.feed(b'{"message":{"role":"assistant","content":"Hi"},"done":false}\n')
-    assert [c.message.content for c in chunks] == ["Hi"]
+    chunks = reader.feed(b'{"message":{"role":"assistant","content":"Hi"},"done":false}\n{"error":"boom"}\n')
+    assert next(chunks).message.content == "Hi"  # the good chunk comes out before the error line
     with pytest.raises(StreamError, match="boom"):
-        reader.feed(b'{"error":"boom"}\n')
+        next(chunks)
     with pytest.raises(IncompleteStreamError):
         StreamReader(CHAT_STREAM).finish()
     with pytest.raises(InvalidResponseError):
-        StreamReader(CHAT_STREAM).feed(b'["not", "an", "object"]\n')
+        list(StreamReader(CHAT_STREAM).feed(b'["not", "an", "object"]\n'))
 
 
 def test_chat_stream_reports_tool_calls_on_the_final_chunk() -> None:
@@ -108,14 +108,14 @@ def test_chat_stream_reports_tool_calls_on_the_final_chunk() -> None:
         b'{"message":{"role":"assistant","content":"","tool_calls":[{"id":"c1","function":{"index":0,"name":"f",'
         b'"arguments":{}}}]},"done":false}\n{"message":{"role":"assistant","content":""},"done":true,"done_reason":"stop"}\n'
     )
-    chunks = reader.feed(lines) + reader.finish()
+    chunks = [*reader.feed(lines), *reader.finish()]
     assert chunks[-1].finish_reason == "tool_calls"
     assert reader.finished
 
 
 def test_progress_stream_ends_on_success() -> None:
     reader = StreamReader(progress_stream(parse_progress))
-    reader.feed(b'{"status":"pulling manifest"}\n')
+    list(reader.feed(b'{"status":"pulling manifest"}\n'))
     assert not reader.finished
-    reader.feed(b'{"status":"success"}\n')
+    list(reader.feed(b'{"status":"success"}\n'))
     assert reader.finished

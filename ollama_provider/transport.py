@@ -91,20 +91,6 @@ def map_transport_error(exc: httpx.HTTPError, config: OllamaConfig, *, streaming
     return OllamaConnectionError(f"request to Ollama at {host} failed: {exc!r}", host=host, retryable=False)
 
 
-def split_lines(data: bytes) -> list[bytes]:
-    """``data`` cut after each newline, for the stream reader to decode one line per call.
-
-    Ollama often writes an ``{"error": ...}`` line (or the network delivers a malformed one) in the
-    same read as good chunks; decoded in one batch, the bad line would raise before the good chunks
-    reached the caller. Any cut is safe (the decoder joins partial lines), and a read holding at most
-    one line, the usual case, is passed through uncopied.
-
-    >>> split_lines(b'{"a":1}\\n{"b":2}\\n{"c"')
-    [b'{"a":1}\\n', b'{"b":2}\\n', b'{"c"']
-    """
-    return data.splitlines(keepends=True) if data.count(b"\n") > 1 else [data]
-
-
 class _Shell:
     """What both shells share: configuration, health tracking, retry policy, failure handling."""
 
@@ -178,8 +164,7 @@ class SyncTransport(_Shell):
         reader = StreamReader(call.stream)
         try:
             for data in response.iter_bytes():
-                for line in split_lines(data):
-                    yield from reader.feed(line)
+                yield from reader.feed(data)
             yield from reader.finish()
         except httpx.HTTPError as exc:
             raise self._failure(exc, self._slot, client, streaming=True) from None
@@ -267,9 +252,8 @@ class AsyncTransport(_Shell):
         reader = StreamReader(call.stream)
         try:
             async for data in response.aiter_bytes():
-                for line in split_lines(data):
-                    for chunk in reader.feed(line):
-                        yield chunk
+                for chunk in reader.feed(data):
+                    yield chunk
             for chunk in reader.finish():
                 yield chunk
         except httpx.HTTPError as exc:

@@ -1,0 +1,190 @@
+"""``OllamaEmbedding``: a LlamaIndex ``BaseEmbedding`` over the ollama-provider core.
+
+Requests, retries and batching happen in the core (``/api/embed``; async batches run concurrently,
+at most ``embed_concurrency`` at once); this module adds LlamaIndex's instruction prefixes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.callbacks.base import CallbackManager
+from llama_index.core.constants import DEFAULT_EMBED_BATCH_SIZE
+
+from ollama_provider import AsyncOllamaProvider, OllamaProvider
+
+DEFAULT_REQUEST_TIMEOUT = 30.0
+DEFAULT_EMBED_CONCURRENCY = 4
+
+
+class OllamaEmbedding(BaseEmbedding):
+    """Ollama embeddings for LlamaIndex. Drop-in for ``llama_index.embeddings.ollama.OllamaEmbedding``.
+
+    Adds ``dimensions`` (shorter vectors, for models that support it), ``truncate`` (``False``: an
+    input longer than the context is an error instead of being cut), ``request_timeout``, ``headers``
+    and ``embed_concurrency``. ``base_url=None`` (the default) honours ``OLLAMA_HOST``.
+
+    >>> embed = OllamaEmbedding(model_name="all-minilm", query_instruction="query:")  # no I/O yet
+    >>> embed._format_query("  What is Ollama? ")
+    'query: What is Ollama?'
+
+    With a server running::
+
+        from llama_index.core import Settings
+        Settings.embed_model = OllamaEmbedding(model_name="all-minilm")
+    """
+
+    base_url: str | None = Field(
+        default=None, description="Ollama server URL; None reads OLLAMA_HOST, else http://127.0.0.1:11434."
+    )
+    model_name: str = Field(description="The Ollama model to use.")
+    embed_batch_size: int = Field(
+        default=DEFAULT_EMBED_BATCH_SIZE, description="Texts per request.", gt=0, le=2048
+    )
+    ollama_additional_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="Model options sent with every request."
+    )
+    query_instruction: str | None = Field(default=None, description="Instruction to prepend to queries.")
+    text_instruction: str | None = Field(default=None, description="Instruction to prepend to texts.")
+    keep_alive: float | str | None = Field(
+        default=None, description="How long the model stays loaded after a request (e.g. '5m', 300)."
+    )
+    dimensions: int | None = Field(default=None, description="Vector size to ask for (None: the model's).")
+    truncate: bool | None = Field(
+        default=None, description="False: inputs longer than the context fail instead of being truncated."
+    )
+    request_timeout: float | None = Field(
+        default=DEFAULT_REQUEST_TIMEOUT, description="Seconds to wait for an answer (None: forever)."
+    )
+    headers: dict[str, str] | None = Field(default=None, description="Extra HTTP headers.")
+    embed_concurrency: int = Field(
+        default=DEFAULT_EMBED_CONCURRENCY, description="Embedding requests in flight at once (async).", gt=0
+    )
+
+    _provider: OllamaProvider | None = PrivateAttr(default=None)
+    _async_provider: AsyncOllamaProvider | None = PrivateAttr(default=None)
+    _client_kwargs: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def __init__(
+        self,
+        model_name: str,
+        base_url: str | None = None,
+        embed_batch_size: int = DEFAULT_EMBED_BATCH_SIZE,
+        ollama_additional_kwargs: dict[str, Any] | None = None,
+        query_instruction: str | None = None,
+        text_instruction: str | None = None,
+        callback_manager: CallbackManager | None = None,
+        client_kwargs: dict[str, Any] | None = None,
+        keep_alive: float | str | None = None,
+        dimensions: int | None = None,
+        truncate: bool | None = None,
+        request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT,
+        headers: dict[str, str] | None = None,
+        embed_concurrency: int = DEFAULT_EMBED_CONCURRENCY,
+        provider: OllamaProvider | None = None,
+        async_provider: AsyncOllamaProvider | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # LlamaIndex runs async batches through ``num_workers`` workers; without it every batch of a
+        # large ingestion would be in flight at once. Default it to the core's concurrency bound.
+        kwargs.setdefault("num_workers", embed_concurrency)
+        fields: dict[str, Any] = dict(
+            model_name=model_name,
+            base_url=base_url,
+            embed_batch_size=embed_batch_size,
+            ollama_additional_kwargs=ollama_additional_kwargs or {},
+            query_instruction=query_instruction,
+            text_instruction=text_instruction,
+            callback_manager=callback_manager,
+            keep_alive=keep_alive,
+            dimensions=dimensions,
+            truncate=truncate,
+            request_timeout=request_timeout,
+            headers=headers,
+            embed_concurrency=embed_concurrency,
+            **kwargs,
+        )
+        super().__init__(**fields)
+        self._provider = provider
+        self._async_provider = async_provider
+        self._client_kwargs = dict(client_kwargs or {})
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "OllamaProviderEmbedding"
+
+    # -- the core providers, built on first use ---------------------------------------------------
+    def _settings(self) -> dict[str, Any]:
+        return {
+            "timeout": self.request_timeout,
+            "headers": dict(self.headers or {}),
+            "embed_batch_size": self.embed_batch_size,
+            "embed_concurrency": self.embed_concurrency,
+            "client_kwargs": self._client_kwargs,
+        }
+
+    @property
+    def provider(self) -> OllamaProvider:
+        """The synchronous core provider (created on first use)."""
+        if self._provider is None:
+            self._provider = OllamaProvider(self.base_url, **self._settings())
+        return self._provider
+
+    @property
+    def async_provider(self) -> AsyncOllamaProvider:
+        """The asynchronous core provider (created on first use)."""
+        if self._async_provider is None:
+            self._async_provider = AsyncOllamaProvider(self.base_url, **self._settings())
+        return self._async_provider
+
+    def _embed_kwargs(self) -> dict[str, Any]:
+        return {
+            "model": self.model_name,
+            "truncate": self.truncate,
+            "dimensions": self.dimensions,
+            "keep_alive": self.keep_alive,
+            "options": self.ollama_additional_kwargs or None,
+        }
+
+    # -- instruction prefixes (same rules as the official integration) ----------------------------
+    def _format_query(self, query: str) -> str:
+        if self.query_instruction:
+            return f"{self.query_instruction.strip()} {query.strip()}".strip()
+        return query.strip()
+
+    def _format_text(self, text: str) -> str:
+        if self.text_instruction:
+            return f"{self.text_instruction.strip()} {text.strip()}".strip()
+        return text.strip()
+
+    # -- BaseEmbedding ------------------------------------------------------------------------------
+    def _get_query_embedding(self, query: str) -> Embedding:
+        vector: Embedding = self.provider.embed(self._format_query(query), **self._embed_kwargs())
+        return vector
+
+    async def _aget_query_embedding(self, query: str) -> Embedding:
+        vector: Embedding = await self.async_provider.embed(self._format_query(query), **self._embed_kwargs())
+        return vector
+
+    def _get_text_embedding(self, text: str) -> Embedding:
+        vector: Embedding = self.provider.embed(self._format_text(text), **self._embed_kwargs())
+        return vector
+
+    async def _aget_text_embedding(self, text: str) -> Embedding:
+        vector: Embedding = await self.async_provider.embed(self._format_text(text), **self._embed_kwargs())
+        return vector
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        vectors: list[Embedding] = self.provider.embed(self._formatted(texts), **self._embed_kwargs())
+        return vectors
+
+    async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        vectors: list[Embedding] = await self.async_provider.embed(
+            self._formatted(texts), **self._embed_kwargs()
+        )
+        return vectors
+
+    def _formatted(self, texts: list[str]) -> list[str]:
+        return [self._format_text(text) for text in texts]

@@ -138,7 +138,7 @@ def stream_reply(
             if message.thinking:
                 reply.thinking += message.thinking
                 if console is not None:
-                    console.print(message.thinking, end="", style="dim italic", markup=False)
+                    console.print(message.thinking, end="", style="dim italic", markup=False, highlight=False)
                 was_thinking = True
             if message.content:
                 if console is not None and was_thinking:
@@ -146,7 +146,7 @@ def stream_reply(
                 was_thinking = False
                 reply.content += message.content
                 if console is not None:
-                    console.print(message.content, end="", markup=False)
+                    console.print(message.content, end="", markup=False, highlight=False)
             for call in message.tool_calls or []:
                 reply.tool_calls.append(call)
                 if console is not None:
@@ -155,6 +155,7 @@ def stream_reply(
                         end="",
                         style="cyan",
                         markup=False,
+                        highlight=False,
                     )
             if chunk.done:
                 reply.final = chunk

@@ -109,10 +109,20 @@ class _Shell:
         return error
 
     def _answer(self, call: Call[T], response: httpx.Response, started: float) -> T:
-        self.health.record_success(perf_counter() - started)
         if response.status_code >= 400:
-            raise self._error(call, response)
+            raise self._rejected(call, response, started)
+        self.health.record_success(perf_counter() - started)
         return call.parse(decode_body(response.content, text=call.text))
+
+    def _rejected(self, call: Call[Any], response: httpx.Response, started: float) -> OllamaError:
+        """The error of an error answer, recorded in the health state: a 5xx is the server failing
+        (runner crash, overload), a 4xx is the caller's mistake answered by a working server."""
+        error = self._error(call, response)
+        if response.status_code >= 500:
+            self.health.record_failure(error)
+        else:
+            self.health.record_success(perf_counter() - started)
+        return error
 
     def _error(self, call: Call[Any], response: httpx.Response) -> OllamaError:
         return error_from_response(
@@ -168,6 +178,9 @@ class SyncTransport(_Shell):
             yield from reader.finish()
         except httpx.HTTPError as exc:
             raise self._failure(exc, self._slot, client, streaming=True) from None
+        except OllamaError as error:  # an error line, a malformed line, or no final chunk
+            self.health.record_failure(error)
+            raise
         finally:
             response.close()
             self._close(self._slot.release(client))
@@ -187,8 +200,8 @@ class SyncTransport(_Shell):
             error = self._failure(exc, self._slot, client)
             self._close(self._slot.release(client))
             raise error from None
-        self.health.record_success(perf_counter() - started)
         if response.status_code < 400:
+            self.health.record_success(perf_counter() - started)
             return client, response
         try:
             response.read()
@@ -197,7 +210,7 @@ class SyncTransport(_Shell):
         finally:
             response.close()
             self._close(self._slot.release(client))
-        raise self._error(call, response)
+        raise self._rejected(call, response, started)
 
     @staticmethod
     def _close(client: httpx.Client | None) -> None:
@@ -258,6 +271,9 @@ class AsyncTransport(_Shell):
                 yield chunk
         except httpx.HTTPError as exc:
             raise self._failure(exc, slot, client, streaming=True) from None
+        except OllamaError as error:
+            self.health.record_failure(error)
+            raise
         finally:
             # Shielded: a cancelled task must still hand its connection back to the pool.
             await asyncio.shield(self._release_stream(slot, client, response))
@@ -290,8 +306,8 @@ class AsyncTransport(_Shell):
             if error is None:
                 raise
             raise error from None
-        self.health.record_success(perf_counter() - started)
         if response.status_code < 400:
+            self.health.record_success(perf_counter() - started)
             return slot, client, response
         try:
             await response.aread()
@@ -300,7 +316,7 @@ class AsyncTransport(_Shell):
         finally:
             await response.aclose()
             await self._close(slot.release(client))
-        raise self._error(call, response)
+        raise self._rejected(call, response, started)
 
     @staticmethod
     async def _close(client: httpx.AsyncClient | None) -> None:

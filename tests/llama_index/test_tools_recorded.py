@@ -1,0 +1,197 @@
+"""Tool calling through LlamaIndex, replayed from real recordings (cassettes/recorded/api/chat_tool_*.yaml).
+
+The tiny recorded models call tools when a JSON-schema ``format`` steers them (see the recordings'
+README); the tests pass the same ``format`` through ``chat_with_tools(..., format=...)``, which the
+adapter forwards to ``/api/chat``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from llama_index.core.base.llms.types import ChatMessage, ToolCallBlock
+from llama_index.core.tools import FunctionTool
+from llama_index.llms.ollama_provider import Ollama
+from pydantic import BaseModel, ConfigDict, Field
+
+from ollama_provider import UnsupportedCapabilityError
+
+SCENARIOS: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[2] / "cassettes/recorded/api/scenarios.json").read_text("utf-8")
+)
+
+
+def recorded_request(scenario: str, index: int = 0) -> dict[str, Any]:
+    body: dict[str, Any] = SCENARIOS[scenario]["requests"][index]["body"]
+    return body
+
+
+def _without_titles(schema: dict[str, Any]) -> None:
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+
+
+class WeatherArgs(BaseModel):
+    # Titles dropped so the tool spec is the one the recordings were made with.
+    model_config = ConfigDict(json_schema_extra=_without_titles)
+
+    city: str = Field(description="City name")
+
+
+def get_weather(city: str) -> str:
+    return json.dumps({"temperature_c": 18, "sky": "sunny"})
+
+
+WEATHER_TOOL = FunctionTool.from_defaults(
+    fn=get_weather,
+    name="get_weather",
+    description="Get the current weather for a city",
+    fn_schema=WeatherArgs,
+)
+TOOL_CALL_FORMAT = recorded_request("chat_tool_call")["format"]
+PARALLEL_FORMAT = recorded_request("chat_parallel_tool_calls")["format"]
+
+
+def llm(model: str) -> Ollama:
+    return Ollama(model=model, temperature=0, additional_kwargs={"seed": 42})
+
+
+def test_the_tool_spec_is_the_recorded_one() -> None:
+    assert WEATHER_TOOL.metadata.to_openai_tool() == recorded_request("chat_tool_call")["tools"][0]
+
+
+@pytest.mark.vcr("api/chat_tool_call.yaml")
+def test_chat_with_tools_returns_the_call_with_the_server_id() -> None:
+    response = llm("smollm2-tools:135m").chat_with_tools(
+        [WEATHER_TOOL], "What is the weather in Paris?", format=TOOL_CALL_FORMAT
+    )
+    selections = llm("smollm2-tools:135m").get_tool_calls_from_response(response)
+
+    assert [(s.tool_id, s.tool_name, s.tool_kwargs) for s in selections] == [
+        ("call_vnquqt6l", "get_weather", {"city": "Paris"})
+    ]
+    assert response.raw["finish_reason"] == "tool_calls"
+
+
+@pytest.mark.vcr("api/chat_tool_call.yaml", "api/show_tools_model.yaml")
+def test_predict_and_call_runs_the_tool() -> None:
+    result = llm("smollm2-tools:135m").predict_and_call(
+        [WEATHER_TOOL], "What is the weather in Paris?", format=TOOL_CALL_FORMAT
+    )
+
+    assert result.response == '{"temperature_c": 18, "sky": "sunny"}'
+    assert result.sources[0].raw_input == {"args": (), "kwargs": {"city": "Paris"}}
+
+
+@pytest.mark.vcr("api/chat_tool_call.yaml", "api/show_tools_model.yaml")
+async def test_apredict_and_call_reads_capabilities_asynchronously() -> None:
+    model = llm("smollm2-tools:135m")
+    result = await model.apredict_and_call(
+        [WEATHER_TOOL], "What is the weather in Paris?", format=TOOL_CALL_FORMAT
+    )
+
+    assert result.response == '{"temperature_c": 18, "sky": "sunny"}'
+    # the capabilities were fetched (asynchronously) before metadata was read: now cached
+    assert model.to_payload()["is_function_calling_model"] is True
+
+
+@pytest.mark.vcr("api/chat_tool_roundtrip.yaml")
+def test_tool_result_goes_back_with_call_id_and_tool_name() -> None:
+    question = ChatMessage(role="user", content="What is the weather in Paris?")
+    first = llm("smollm2-tools:135m").chat_with_tools([WEATHER_TOOL], question, format=TOOL_CALL_FORMAT)
+    call = llm("smollm2-tools:135m").get_tool_calls_from_response(first)[0]
+    history = [
+        question,
+        first.message,
+        ChatMessage(
+            role="tool",
+            content=WEATHER_TOOL.call(**call.tool_kwargs).content,
+            additional_kwargs={"tool_call_id": call.tool_id},  # what LlamaIndex agents set
+        ),
+    ]
+
+    # The recorded second request carries tool_call_id and tool_name: the name is found by id.
+    answer = llm("smollm2:135m").chat_with_tools([WEATHER_TOOL], chat_history=history)
+
+    assert answer.message.content is not None
+    assert answer.message.content.startswith("\nYou can use the `json` module")
+    assert len(history) == 3  # the caller's history is not mutated
+
+
+@pytest.mark.vcr("api/chat_parallel_tool_calls.yaml")
+def test_parallel_calls_are_all_kept_with_their_ids() -> None:
+    model = llm("smollm2-tools-parallel:135m")
+    response = model.chat_with_tools(
+        [WEATHER_TOOL],
+        "What is the weather in Paris and in Tokyo?",
+        allow_parallel_tool_calls=True,
+        format=PARALLEL_FORMAT,
+    )
+    selections = model.get_tool_calls_from_response(response)
+
+    assert [s.tool_kwargs["city"] for s in selections] == ["Paris", "Tokyo"]
+    assert len({s.tool_id for s in selections}) == 2
+    assert all(s.tool_id.startswith("call_") for s in selections)
+
+
+@pytest.mark.vcr("api/chat_parallel_tool_calls.yaml")
+def test_without_allow_parallel_only_the_first_call_is_kept() -> None:
+    model = llm("smollm2-tools-parallel:135m")
+    response = model.chat_with_tools(
+        [WEATHER_TOOL], "What is the weather in Paris and in Tokyo?", format=PARALLEL_FORMAT
+    )
+
+    assert [s.tool_kwargs for s in model.get_tool_calls_from_response(response)] == [{"city": "Paris"}]
+
+
+@pytest.mark.vcr("api/chat_parallel_tool_calls_stream.yaml")
+def test_streaming_with_tools_yields_each_call_chunk_and_keeps_both() -> None:
+    chunks = list(
+        llm("smollm2-tools-parallel:135m").stream_chat_with_tools(
+            [WEATHER_TOOL], "What is the weather in Paris and in Tokyo?", format=PARALLEL_FORMAT
+        )
+    )
+    calls_per_chunk = [
+        [b.tool_call_id for b in c.message.blocks if isinstance(b, ToolCallBlock)] for c in chunks
+    ]
+
+    assert calls_per_chunk == [["call_uvw4rgc3"], ["call_uvw4rgc3", "call_k0v3881j"]] + [
+        ["call_uvw4rgc3", "call_k0v3881j"]
+    ] * (len(chunks) - 2)
+    assert all(c.delta == "" for c in chunks)
+
+
+@pytest.mark.vcr("api/chat_tool_call_stream.yaml")
+async def test_astream_chat_with_tools_gives_the_call() -> None:
+    model = llm("smollm2-tools:135m")
+    stream = await model.astream_chat_with_tools(
+        [WEATHER_TOOL], "What is the weather in Berlin?", format=TOOL_CALL_FORMAT
+    )
+    last = None
+    async for last in stream:  # noqa: B007 - the last response holds everything
+        pass
+
+    assert last is not None
+    assert [(s.tool_name, s.tool_kwargs) for s in model.get_tool_calls_from_response(last)] == [
+        ("get_weather", {"city": "Berlin"})
+    ]
+
+
+@pytest.mark.vcr("api/chat_tools_text_answer.yaml")
+def test_a_text_answer_has_no_tool_calls() -> None:
+    model = llm("smollm2:135m")
+    response = model.chat_with_tools([WEATHER_TOOL], "What is the weather in Paris?")
+
+    assert model.get_tool_calls_from_response(response, error_on_no_tool_call=False) == []
+    with pytest.raises(ValueError, match="Expected at least one tool call"):
+        model.get_tool_calls_from_response(response)
+
+
+@pytest.mark.vcr("api/chat_tools_unsupported.yaml")
+def test_tools_on_a_model_without_them_raise_the_core_error() -> None:
+    with pytest.raises(UnsupportedCapabilityError, match="does not support tools"):
+        llm("gemma3:270m").chat_with_tools([WEATHER_TOOL], "Weather in Paris?")

@@ -34,6 +34,7 @@ from rich.table import Table
 
 from .cli_chat import ChatSettings, stats_line, stream_reply
 from .cli_output import Output, describe_error, error_hint, human_duration
+from .cli_replay import TolerantReplayServer
 from .config import resolve_host
 from .errors import OllamaError
 from .models import find_model
@@ -289,8 +290,6 @@ def demo_server(
     ...     server.replayed, server.version
     (True, '0.33.0-rc2')
     """
-    from .replay import ReplayServer
-
     say = notes.note if notes is not None else (lambda text: None)
     wanted = host if host is not None else os.environ.get("OLLAMA_HOST") or None
     if wanted is not None and not replay_only:
@@ -302,7 +301,7 @@ def demo_server(
             return
         say(f"No Ollama answers at {url}: replaying the recorded session instead.")
     folder = _recordings()
-    with ReplayServer(folder, pace=pace) as server:
+    with TolerantReplayServer(folder, pace=pace) as server:
         reason = "as asked (--replay)" if replay_only else "no OLLAMA_HOST to use"
         say(
             f"Replaying real recorded Ollama answers from {folder} on {server.url} ({reason}). "

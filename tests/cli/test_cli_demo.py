@@ -9,6 +9,7 @@ import json
 import socket
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -127,3 +128,25 @@ def test_demo_exit_code_matches_its_steps(demo_report: dict[str, Any]) -> None:
     expected = ExitCode.OK if all(s["ok"] for s in demo_report["steps"]) else ExitCode.ERROR
     assert demo_report["exit_code"] == expected
     assert demo_report["ok"] is (expected == ExitCode.OK)
+
+
+def test_demo_llama_index_rag_answers_from_the_retrieved_document(demo_report: dict[str, Any]) -> None:
+    step = demo_report["steps"][3]
+    assert step["ok"], step
+    assert "'1. The Eiffel Tower was finished in 1889.'" in step["returned"]
+    assert "retrieved: 'The Eiffel Tower is in Paris and was finished in 1889.'" in step["returned"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core bug: cassettes.semantic_body tells /api/embed input 'x' from ['x'] although Ollama "
+    "answers both alike; the recorded LlamaIndex RAG query (frameworks/li_rag) is a bare string and the "
+    "core always sends a list. ollama_provider.cli_replay works around it for the demo and notebooks; "
+    "drop the workaround when this passes.",
+)
+def test_the_shared_replay_server_matches_a_listed_embed_input_with_a_recorded_string(
+    replay_server: str,
+) -> None:
+    body = {"model": "all-minilm:latest", "input": ["When was the Eiffel Tower finished?"]}
+    answer = httpx.post(f"{replay_server}/api/embed", json=body, timeout=10)
+    assert answer.status_code == 200

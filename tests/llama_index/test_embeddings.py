@@ -1,0 +1,186 @@
+"""OllamaEmbedding: real recordings (api/embed*.yaml) and synthetic MockTransport servers (said so)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from llama_index.embeddings.ollama_provider import OllamaEmbedding
+
+from ollama_provider import ContextLengthError, ModelNotFoundError
+
+MODEL = "all-minilm:latest"
+MockOllama = Callable[..., Any]  # the mock_ollama fixture: handler -> RecordingHandler
+BATCH = ["The sky is blue.", "Grass is green.", "Ollama runs models locally."]
+
+
+# --------------------------------------------------------------------------- real recordings
+
+
+@pytest.mark.vcr("api/embed.yaml")
+def test_query_embedding_is_the_recorded_vector() -> None:
+    vector = OllamaEmbedding(model_name=MODEL).get_query_embedding("The sky is blue.")
+
+    assert len(vector) == 384
+    assert vector[:2] == [0.017878471, 0.013507476]
+
+
+@pytest.mark.vcr("api/embed.yaml")
+async def test_async_query_embedding_is_the_same_vector() -> None:
+    vector = await OllamaEmbedding(model_name=MODEL).aget_query_embedding("The sky is blue.")
+
+    assert vector[:2] == [0.017878471, 0.013507476]
+
+
+@pytest.mark.vcr("api/embed_batch.yaml")
+def test_text_batch_is_one_request_with_every_text() -> None:
+    vectors = OllamaEmbedding(model_name=MODEL).get_text_embedding_batch(BATCH)
+
+    assert [len(v) for v in vectors] == [384, 384, 384]
+    assert len({tuple(v) for v in vectors}) == 3
+
+
+@pytest.mark.vcr("api/embed_batch.yaml")
+async def test_async_text_batch() -> None:
+    vectors = await OllamaEmbedding(model_name=MODEL).aget_text_embedding_batch(BATCH)
+
+    assert [len(v) for v in vectors] == [384, 384, 384]
+
+
+@pytest.mark.vcr("api/embed_dimensions.yaml")
+def test_dimensions_shortens_the_vectors() -> None:
+    vector = OllamaEmbedding(model_name=MODEL, dimensions=64).get_text_embedding("The sky is blue.")
+
+    assert len(vector) == 64
+
+
+@pytest.mark.vcr("api/embed_missing_model.yaml", "api/tags.yaml")
+def test_a_missing_embedding_model_raises_model_not_found() -> None:
+    with pytest.raises(ModelNotFoundError) as caught:
+        OllamaEmbedding(model_name="no-such-model:1b").get_query_embedding("x")
+
+    assert caught.value.model == "no-such-model:1b"
+
+
+# --------------------------------------------------------------------------- synthetic servers
+
+
+def embed_answer(request: httpx.Request) -> httpx.Response:
+    texts = json.loads(request.content)["input"]
+    return httpx.Response(200, json={"model": MODEL, "embeddings": [[float(len(t)), 1.0] for t in texts]})
+
+
+def test_instructions_prefix_queries_and_texts(mock_ollama: MockOllama) -> None:
+    server = mock_ollama(embed_answer)
+    embed = OllamaEmbedding(
+        model_name=MODEL,
+        query_instruction="search_query:",
+        text_instruction="search_document: ",
+        client_kwargs=server.client_kwargs(),
+    )
+
+    embed.get_query_embedding(" What is Ollama? ")
+    embed.get_text_embedding_batch(["Ollama runs models."])
+
+    assert [b["input"] for b in server.bodies("/api/embed")] == [
+        ["search_query: What is Ollama?"],
+        ["search_document: Ollama runs models."],
+    ]
+
+
+def test_options_truncate_keep_alive_and_dimensions_are_sent(mock_ollama: MockOllama) -> None:
+    server = mock_ollama(embed_answer)
+    embed = OllamaEmbedding(
+        model_name=MODEL,
+        truncate=False,
+        dimensions=2,
+        keep_alive="10m",
+        ollama_additional_kwargs={"num_thread": 2},
+        client_kwargs=server.client_kwargs(),
+    )
+
+    embed.get_text_embedding("hello")
+
+    body = server.bodies("/api/embed")[0]
+    assert {k: body[k] for k in ("truncate", "dimensions", "keep_alive", "options")} == {
+        "truncate": False,
+        "dimensions": 2,
+        "keep_alive": "10m",
+        "options": {"num_thread": 2},
+    }
+
+
+def test_an_overlong_input_with_truncate_false_raises_context_length_error(
+    mock_ollama: MockOllama,
+) -> None:
+    # The server's real answer (api/embed_overflow.yaml), served by a synthetic handler: the recorded
+    # input ends with a space, which LlamaIndex's text formatting strips, so it cannot be replayed.
+    server = mock_ollama(
+        lambda _: httpx.Response(400, json={"error": "the input length exceeds the context length"})
+    )
+    embed = OllamaEmbedding(model_name=MODEL, truncate=False, client_kwargs=server.client_kwargs())
+
+    with pytest.raises(ContextLengthError, match="exceeds the context length"):
+        embed.get_text_embedding("word " * 2000)
+
+
+async def test_async_batches_run_concurrently_but_bounded() -> None:
+    in_flight = 0
+    peak = 0
+
+    async def slow_answer(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)  # let the other batches start (or wait at the bound)
+        in_flight -= 1
+        return embed_answer(request)
+
+    embed = OllamaEmbedding(
+        model_name=MODEL,
+        embed_batch_size=1,
+        embed_concurrency=2,
+        client_kwargs={"transport": httpx.MockTransport(slow_answer)},
+    )
+
+    vectors = await embed.aget_text_embedding_batch([f"text {i}" for i in range(8)])
+
+    assert [v[0] for v in vectors] == [6.0] * 8
+    assert peak == 2
+
+
+def test_ollama_host_is_honoured_and_nothing_is_sent_before_the_first_call(
+    monkeypatch: pytest.MonkeyPatch, mock_ollama: MockOllama
+) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", "gpu-box:8080")
+    server = mock_ollama(embed_answer)
+    embed = OllamaEmbedding(model_name=MODEL, client_kwargs=server.client_kwargs())
+
+    assert server.requests == []
+    embed.get_text_embedding("hello")
+
+    assert str(server.requests[0].url) == "http://gpu-box:8080/api/embed"
+
+
+def test_base_url_wins_over_ollama_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", "gpu-box:8080")
+
+    assert (
+        OllamaEmbedding(model_name=MODEL, base_url="http://other:1234").provider.host == "http://other:1234"
+    )
+
+
+def test_settings_passed_to_the_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    embed: Any = OllamaEmbedding(model_name=MODEL, request_timeout=5.0, headers={"Authorization": "Bearer t"})
+
+    config = embed.async_provider.config
+    assert (config.timeout, dict(config.headers), config.embed_concurrency) == (
+        5.0,
+        {"Authorization": "Bearer t"},
+        4,
+    )
+    assert embed.num_workers == 4  # LlamaIndex's async batch workers bounded like the core

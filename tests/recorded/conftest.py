@@ -1,0 +1,86 @@
+"""Fixtures for the tests that replay the recorded ``api/`` scenarios through the public core API.
+
+* ``provider``: an :class:`OllamaProvider` on ``ollama_host`` (so ``--record-mode=rewrite`` against a
+  live server records through the project's own code), with millisecond retry backoff so the
+  recorded "503 then 200" costs no real waiting.
+* ``offline_provider``: a provider whose transport refuses to send anything and remembers what it
+  was asked to send, to prove that a request was rejected (or rewritten) before any I/O.
+* ``@pytest.mark.model_suggestions``: see :func:`pytest_collection_modifyitems`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from ollama_provider import OllamaProvider
+
+#: The cassette that answers GET /api/tags when a recording lacks it (see model_suggestions).
+TAGS_CASSETTE = "api/tags.yaml"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "model_suggestions: the test meets a 'model not found' 404, after which the provider lists the "
+        "installed models (GET /api/tags) to suggest close names; replay borrows api/tags.yaml for it",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Borrow ``api/tags.yaml`` for the model-suggestion lookup, when replaying only.
+
+    The ``api/`` sessions were recorded with a plain HTTP client, so after a 404 "model not found"
+    they hold no GET /api/tags, which our provider sends to fill ``ModelNotFoundError.suggestions``.
+    Replay takes it from the tags scenario. A re-record must not: the live server answers the lookup
+    and it is recorded into the test's own cassette, which stays the default cassette here.
+    """
+    if (config.getoption("--record-mode") or "none") != "none":
+        return
+    for item in items:
+        if not item.get_closest_marker("model_suggestions"):
+            continue
+        own = [str(path) for mark in item.iter_markers("vcr") for path in mark.args]
+        if own and not item.get_closest_marker("default_cassette"):
+            # With two cassettes, pytest-recording would record into one named after the test.
+            item.add_marker(pytest.mark.default_cassette(own[0].removesuffix(".yaml")))
+        item.add_marker(pytest.mark.vcr(TAGS_CASSETTE))
+
+
+@pytest.fixture
+def provider(ollama_host: str) -> Iterator[OllamaProvider]:
+    """A provider on the recording (or live) host; retries wait milliseconds, not seconds."""
+    with OllamaProvider(host=ollama_host, backoff_base=0.01, backoff_max=0.02) as client:
+        yield client
+
+
+class RefusingTransport(httpx.BaseTransport):
+    """An httpx transport that sends nothing: it records each request and raises :class:`Refused`."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.requests.append(request)
+        raise Refused(f"{request.method} {request.url.path} reached the transport")
+
+
+class Refused(Exception):
+    """Raised by :class:`RefusingTransport`: not an httpx error, so the provider never retries it."""
+
+
+@pytest.fixture
+def refusing_transport() -> RefusingTransport:
+    return RefusingTransport()
+
+
+@pytest.fixture
+def offline_provider(refusing_transport: RefusingTransport) -> Iterator[OllamaProvider]:
+    """A provider whose every request stops at :class:`RefusingTransport` (inspect what it sent)."""
+    with OllamaProvider(
+        host="http://127.0.0.1:11434", retries=0, client_kwargs={"transport": refusing_transport}
+    ) as client:
+        yield client

@@ -89,15 +89,19 @@ def live_problem() -> str | None:
     return _live[0]
 
 
+def _class_name(item: pytest.Item) -> str | None:
+    """The test class of an item (doctest and plain function items have none)."""
+    return getattr(getattr(item, "cls", None), "__name__", None)
+
+
 @pytest.hookimpl(tryfirst=True)  # before the suite-wide hook, which reads the vcr marks we add
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    standard = [item for item in items if getattr(item.cls, "__name__", None) in STANDARD_CLASSES]
+    standard = [item for item in items if _class_name(item) in STANDARD_CLASSES]
     if not standard or live_problem() is None:
         return
     for item in standard:
-        assert item.cls is not None
         test = getattr(item, "originalname", item.name)
-        cassette = STANDARD_DIR / f"{item.cls.__name__}.{item.name}.yaml"
+        cassette = STANDARD_DIR / f"{_class_name(item)}.{item.name}.yaml"
         if test in NO_SERVER_NEEDED:
             continue
         if test in DIFFERENT_REQUEST:

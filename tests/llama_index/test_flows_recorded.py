@@ -17,7 +17,7 @@ from llama_index.core import Document, PromptTemplate, Settings, VectorStoreInde
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.embeddings.ollama_provider import OllamaEmbedding
 from llama_index.llms.ollama_provider import Ollama, StructuredOutputError
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 FLOWS: dict[str, Any] = json.loads(
     (Path(__file__).resolve().parents[2] / "cassettes/recorded/frameworks/flows.json").read_text("utf-8")
@@ -163,3 +163,65 @@ async def test_rag_aquery_gives_the_same_answer() -> None:
     response = await index.as_query_engine(similarity_top_k=1).aquery("When was the Eiffel Tower finished?")
 
     assert str(response) == FLOWS["li_rag"]["result"]
+
+
+@pytest.mark.vcr("frameworks/li_chat.yaml")
+def test_stream_complete_yields_the_recorded_stream() -> None:
+    chunks = list(recorded_llm(32).stream_complete("Name a famous composer."))
+
+    assert chunks[-1].text == FLOWS["li_chat"]["result"][1]
+    assert "".join(c.delta or "" for c in chunks) == chunks[-1].text
+
+
+@pytest.mark.vcr("frameworks/li_chat.yaml")
+async def test_astream_complete_yields_the_recorded_stream() -> None:
+    stream = await recorded_llm(32).astream_complete("Name a famous composer.")
+    texts = [chunk.text async for chunk in stream]
+
+    assert texts[-1] == FLOWS["li_chat"]["result"][1]
+
+
+def _without_titles(schema: dict[str, Any]) -> None:
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+
+
+class PlainPerson(BaseModel):
+    # The recorded api/chat_schema_stream.yaml request's schema has no titles.
+    model_config = ConfigDict(json_schema_extra=_without_titles)
+
+    name: str
+    age: int
+
+
+@pytest.mark.vcr("api/chat_schema_stream.yaml")
+def test_stream_structured_predict_yields_partials_then_the_validated_object() -> None:
+    objects = list(
+        recorded_llm(60).stream_structured_predict(
+            PlainPerson, PromptTemplate("{text}"), text="Alan Turing was 41. Return his name and age as JSON."
+        )
+    )
+
+    assert objects[-1] == PlainPerson(name="Alan Turing", age=41)
+    assert len(objects) > 2  # partial objects came while the answer streamed
+    assert any(getattr(o, "name", None) == "Alan Turing" and getattr(o, "age", None) is None for o in objects)
+
+
+@pytest.mark.vcr("api/chat_schema_stream.yaml", "api/show.yaml")  # metadata is read asynchronously first
+async def test_astream_structured_predict_ends_with_the_validated_object() -> None:
+    stream = await recorded_llm(60).astream_structured_predict(
+        PlainPerson, PromptTemplate("{text}"), text="Alan Turing was 41. Return his name and age as JSON."
+    )
+    objects = [o async for o in stream]
+
+    assert objects[-1] == PlainPerson(name="Alan Turing", age=41)
+
+
+@pytest.mark.vcr("api/chat_logprobs.yaml")
+def test_logprobs_are_passed_on_per_token() -> None:
+    response = recorded_llm(4).chat([ChatMessage(role="user", content="Hi")], logprobs=True, top_logprobs=2)
+
+    assert response.logprobs is not None
+    assert len(response.logprobs) == response.raw["eval_count"]
+    assert all(len(alternatives) == 2 for alternatives in response.logprobs)

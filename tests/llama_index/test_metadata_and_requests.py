@@ -11,7 +11,9 @@ import httpx
 import pytest
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW
-from llama_index.llms.ollama_provider import Ollama
+from llama_index.core.prompts import PromptTemplate
+from llama_index.llms.ollama_provider import Ollama, StructuredOutputError
+from pydantic import BaseModel
 from vcr.cassette import Cassette
 
 MockOllama = Callable[..., Any]  # the mock_ollama fixture: handler -> RecordingHandler
@@ -175,3 +177,26 @@ def test_a_stream_left_early_closes_its_response(mock_ollama: MockOllama) -> Non
 
     assert first.delta == "a"
     assert closed == [True]
+
+
+def test_a_streamed_structured_answer_that_stops_early_raises_a_clear_error(mock_ollama: MockOllama) -> None:
+    # Synthetic: a JSON answer cut by num_predict (what a tiny model does with a low limit).
+    pieces = ['{"name": ', '"Ada"']
+    lines = [
+        {"model": "m", "created_at": "t", "message": {"role": "assistant", "content": p}, "done": False}
+        for p in pieces
+    ] + [{"model": "m", "created_at": "t", "message": {"role": "assistant", "content": ""}, "done": True}]
+    body = "".join(json.dumps(line) + "\n" for line in lines)
+    server = mock_ollama(lambda _: httpx.Response(200, content=body.encode()))
+    llm = Ollama(model="m", client_kwargs=server.client_kwargs())
+
+    class Person(BaseModel):
+        name: str
+        age: int
+
+    objects = llm.stream_structured_predict(Person, PromptTemplate("{text}"), text="Ada Lovelace was 36.")
+    with pytest.raises(StructuredOutputError, match=r"not a valid Person: \(root\): Invalid JSON") as caught:
+        list(objects)
+
+    assert caught.value.text == '{"name": "Ada"'
+    assert server.bodies("/api/chat")[0]["format"]["required"] == ["name", "age"]

@@ -23,10 +23,11 @@ class Cell:
         return statistics.median(self.samples) if self.samples else None
 
 
-def _sample(result: dict[str, Any], clock: Clock, scale: float) -> float:
+def _sample(result: dict[str, Any], clock: Clock, column: Column) -> float:
     if clock == "rss":
-        return float(result["peak_rss_growth_bytes"]) * scale
-    return float(result[f"{clock}_s"]) / int(result["units"]) * scale
+        return float(result["peak_rss_growth_bytes"]) * column.scale
+    seconds = float(result[f"{clock}_s"])
+    return (seconds / int(result["units"]) if column.per_unit else seconds) * column.scale
 
 
 def cell(reports: list[WorkerReport], column: Column, clock: Clock | None = None) -> Cell:
@@ -40,12 +41,12 @@ def cell(reports: list[WorkerReport], column: Column, clock: Clock | None = None
             out.error = result["error"]
             continue
         out.wrong_output |= not result["ok"]
-        out.samples.append(_sample(result, clock or column.clock, column.scale))
+        out.samples.append(_sample(result, clock or column.clock, column))
     return out
 
 
-def import_cell(samples_s: list[float], error: str | None) -> Cell:
-    return Cell(samples=[s * 1e3 for s in samples_s], error=error)
+def import_cell(samples_s: list[float]) -> Cell:
+    return Cell(samples=[s * 1e3 for s in samples_s])
 
 
 def extra_median(reports: list[WorkerReport], scenario: str, key: str) -> float | None:

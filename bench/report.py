@@ -42,7 +42,7 @@ def _number(value: float) -> str:
     return f"{value:.2f}"
 
 
-def _format_cell(cell: Cell | None, floor: Cell | None) -> str:
+def _format_cell(cell: Cell | None, floor: Cell | None, repeats: int) -> str:
     if cell is None:
         return "—"
     if cell.median is None:
@@ -52,6 +52,8 @@ def _format_cell(cell: Cell | None, floor: Cell | None) -> str:
         ratio = cell.median / floor.median
         # Two decimals hide ratios like 0.001 (a lazy constructor against httpx's eager SSL setup).
         text += f" ({ratio:.2f}×)" if ratio >= 0.1 else f" ({ratio:.2g}×)"
+    if len(cell.samples) < repeats:
+        text += f" [n={len(cell.samples)}]"
     if cell.wrong_output:
         text += " ⚠ wrong output"
     return text
@@ -61,7 +63,7 @@ def _label(spec: ClientSpec) -> str:
     return f"{spec.name} (floor)" if spec.name == FLOOR else spec.name
 
 
-def _table(outcomes: list[ClientOutcome], cols: list[Column], wall: bool) -> list[str]:
+def _table(outcomes: list[ClientOutcome], cols: list[Column], wall: bool, repeats: int) -> list[str]:
     header = "| client | " + " | ".join(f"{c.title} ({c.unit})" for c in cols) + " |"
     lines = [header, "|" + "---|" * (len(cols) + 1)]
     floor = next((o for o in outcomes if o.spec.name == FLOOR), None)
@@ -72,7 +74,7 @@ def _table(outcomes: list[ClientOutcome], cols: list[Column], wall: bool) -> lis
             continue
         cells = outcome.wall if wall else outcome.cpu
         floor_cells = (floor.wall if wall else floor.cpu) if floor else {}
-        row = [_format_cell(cells.get(c.key), floor_cells.get(c.key)) for c in cols]
+        row = [_format_cell(cells.get(c.key), floor_cells.get(c.key), repeats) for c in cols]
         lines.append(f"| {_label(outcome.spec)} | " + " | ".join(row) + " |")
     return lines
 
@@ -89,20 +91,20 @@ def render_markdown(summary: RunSummary) -> str:
         "# Benchmark results",
         "",
         f"{env['date']} · {env['cpu']} × {env['cpus']} · {env['python']} · mode `{sizes.mode}` · "
-        f"median of {sizes.repeats} repeats ({sizes.memory_repeats} for memory, {sizes.import_repeats} for "
-        f"import), clients interleaved · run took {summary.elapsed_s:.0f} s · commit `{env['git_head']}`",
+        f"median of {sizes.repeats} repeats ([n=…] marks fewer), "
+        f"clients interleaved · run took {summary.elapsed_s:.0f} s · commit `{env['git_head']}`",
         "",
         "Each cell: median, then the ratio to the bare-httpx floor (lower is better for every column).",
         "Clock: **CPU time of the client process** (all its threads) for construct, streams, requests and",
         "embeddings; wall time for import; resident-memory growth for the last column.",
         "",
-        *_table(summary.outcomes, cols, wall=False),
+        *_table(summary.outcomes, cols, wall=False, repeats=sizes.repeats),
         "",
         "## Wall time of the same work",
         "",
         "Elapsed time, which adds waiting on the socket and the server (2 processes share the machine).",
         "",
-        *_table(summary.outcomes, wall_cols, wall=True),
+        *_table(summary.outcomes, wall_cols, wall=True, repeats=sizes.repeats),
         "",
         "## Requests on the wire",
         "",

@@ -1,6 +1,6 @@
 """Run the whole benchmark: ``uv run --group bench python -m bench [--quick | --smoke]``.
 
-Starts the fake server, measures import times, then runs every client's scenarios in worker processes,
+Starts the fake server, then runs every client's scenarios (import time first) in worker processes,
 interleaving clients across repeats so slow drifts of a noisy machine spread evenly over all of them,
 and writes ``bench/results/latest.md`` (and a JSON file with every sample).
 """
@@ -21,7 +21,6 @@ from typing import Any
 from bench import aggregate, env_info, report, scenarios
 from bench.clients import BY_NAME, CLIENTS, FLOOR, ClientSpec
 from bench.config import FULL, MODES, Sizes
-from bench.import_time import ImportFailed, import_seconds
 from bench.server_process import REPO_ROOT, FakeServerProcess, raw_drain_seconds
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
@@ -53,6 +52,7 @@ def run_worker(
         out = Path(tmp) / "report.json"
         command = [
             sys.executable, "-m", "bench.worker",
+            "--import-statement", spec.import_statement,
             "--client", spec.name,
             "--base-url", server.base_url,
             "--sizes-json", json.dumps(sizes.as_dict()),
@@ -80,9 +80,8 @@ class Collector:
         self.specs = list(specs)
         self.status = {s.name: "ok" for s in specs}
         self.errors: dict[str, str | None] = {s.name: None for s in specs}
-        self.imports: dict[str, list[float]] = {s.name: [] for s in specs}
-        self.timing: dict[str, list[dict[str, Any]]] = {s.name: [] for s in specs}
-        self.memory: dict[str, list[dict[str, Any]]] = {s.name: [] for s in specs}
+        self.reports: dict[str, list[dict[str, Any]]] = {s.name: [] for s in specs}
+        self.spent_s: dict[tuple[str, str], float] = {}  # (client, scenario) -> wall seconds so far
 
     def live(self, specs: Sequence[ClientSpec]) -> list[ClientSpec]:
         return [s for s in specs if self.status[s.name] == "ok"]
@@ -91,47 +90,28 @@ class Collector:
         if self.status[name] == "ok":
             self.status[name], self.errors[name] = status, error
 
+    def add(self, name: str, worker_report: dict[str, Any]) -> None:
+        self.reports[name].append(worker_report)
+        for key, result in worker_report["scenarios"].items():
+            self.spent_s[name, key] = self.spent_s.get((name, key), 0.0) + float(result.get("wall_s", 0.0))
 
-def measure_imports(collector: Collector, sizes: Sizes, log: Progress) -> None:
-    if sizes.warm_import:
-        log("warm-up imports (compile .pyc files, fill the page cache)")
-        for spec in collector.specs:
-            try:
-                import_seconds(spec.import_statement)
-            except ImportFailed as exc:
-                collector.mark(spec.name, "unavailable", str(exc))
-    for repeat in range(sizes.import_repeats):
-        log(f"import times, repeat {repeat + 1}/{sizes.import_repeats}")
+    def scenarios_due(self, name: str, budget_s: float) -> list[str]:
+        """The worker scenarios this client still repeats: those within their time budget."""
+        return [key for key in scenarios.WORKER_SCENARIOS if self.spent_s.get((name, key), 0.0) < budget_s]
+
+
+def run_repeats(collector: Collector, sizes: Sizes, server: FakeServerProcess, log: Progress) -> None:
+    for repeat in range(sizes.repeats):
         for spec in rotated(collector.live(collector.specs), repeat):
-            try:
-                collector.imports[spec.name].append(import_seconds(spec.import_statement))
-            except ImportFailed as exc:
-                collector.mark(spec.name, "unavailable", str(exc))
-
-
-def run_repeats(
-    collector: Collector,
-    sizes: Sizes,
-    server: FakeServerProcess,
-    keys: Sequence[str],
-    repeats: int,
-    log: Progress,
-) -> list[list[dict[str, Any]]]:
-    per_repeat: list[list[dict[str, Any]]] = []
-    target = collector.memory if keys == (scenarios.MEMORY,) else collector.timing
-    for repeat in range(repeats):
-        reports = []
-        for spec in rotated(collector.live(collector.specs), repeat):
-            what = keys[0] if len(keys) == 1 else "timings"
-            log(f"{what} repeat {repeat + 1}/{repeats}: {spec.name}")
+            keys = collector.scenarios_due(spec.name, sizes.scenario_budget_s)
+            if not keys:
+                continue
+            log(f"repeat {repeat + 1}/{sizes.repeats}: {spec.name} ({len(keys)} scenarios)")
             worker_report = run_worker(spec, sizes, server, keys)
             if worker_report["status"] != "ok":
                 collector.mark(spec.name, worker_report["status"], worker_report.get("error"))
                 continue
-            target[spec.name].append(worker_report)
-            reports.append(worker_report)
-        per_repeat.append(reports)
-    return per_repeat
+            collector.add(spec.name, worker_report)
 
 
 def summarise(
@@ -140,9 +120,9 @@ def summarise(
     cols = scenarios.columns(sizes)
     outcomes = []
     for spec in collector.specs:
-        runs = collector.timing[spec.name] + collector.memory[spec.name]
+        runs = collector.reports[spec.name]
         cpu = {c.key: aggregate.cell(runs, c) for c in cols if c.key != scenarios.IMPORT}
-        cpu[scenarios.IMPORT] = aggregate.import_cell(collector.imports[spec.name], None)
+        cpu[scenarios.IMPORT] = aggregate.import_cell([r["import_s"] for r in runs if r.get("import_s")])
         wall = {c.key: aggregate.cell(runs, c, clock="wall") for c in cols if c.clock == "cpu"}
         outcomes.append(
             report.ClientOutcome(
@@ -160,7 +140,7 @@ def summarise(
                 },
             )
         )
-    floor_runs = collector.timing.get(FLOOR, [])
+    floor_runs = collector.reports.get(FLOOR, [])
     sync_column = next(c for c in cols if c.key == scenarios.SYNC_STREAM)
     floor_wall = aggregate.cell(floor_runs, sync_column, clock="wall").median
     return report.RunSummary(
@@ -200,24 +180,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = Progress()
     collector = Collector(specs)
     log(f"mode {sizes.mode}: {len(specs)} clients, {sizes.repeats} repeats")
-    measure_imports(collector, sizes, log)
     warm = sorted({sizes.sync_chunks, sizes.async_chunks_per_stream, sizes.memory_chunks, sizes.warm_chunks})
     with FakeServerProcess(warm_chunks=warm) as server:
         log(f"fake server at {server.base_url} (pid {server.pid})")
         drains = [raw_drain_seconds(server.base_url, sizes.sync_chunks) for _ in range(5)]
         server_drain = sorted(drains)[len(drains) // 2] / sizes.sync_chunks * 1e6
-        timing_keys: tuple[str, ...] = scenarios.TIMING_SCENARIOS
-        if not sizes.isolate_memory:
-            timing_keys = (*timing_keys, scenarios.MEMORY)
-        run_repeats(collector, sizes, server, timing_keys, sizes.repeats, log)
-        if sizes.isolate_memory:
-            run_repeats(collector, sizes, server, (scenarios.MEMORY,), sizes.memory_repeats, log)
+        run_repeats(collector, sizes, server, log)
     summary = summarise(collector, sizes, server_drain, log.elapsed)
     markdown = report.render_markdown(summary)
     stem = "latest" if sizes.mode == "full" else f"latest-{sizes.mode}"
     args.results_dir.mkdir(parents=True, exist_ok=True)
     (args.results_dir / f"{stem}.md").write_text(markdown)
-    raw = {"timing": collector.timing, "memory": collector.memory, "imports_s": collector.imports}
+    raw = {"workers": collector.reports}
     (args.results_dir / f"{stem}.json").write_text(json.dumps(report.render_json(summary, raw), indent=1))
     print(markdown)
     log(f"wrote {args.results_dir / (stem + '.md')}")

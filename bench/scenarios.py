@@ -21,9 +21,9 @@ EMBED_SMALL = "embed_small"
 EMBED_LARGE = "embed_large"
 MEMORY = "memory"
 
-# Run together in one worker process per client and repeat; MEMORY gets a fresh process of its own
-# (so nothing earlier has grown the heap) and IMPORT a fresh interpreter per measurement.
-TIMING_SCENARIOS = (CONSTRUCT, SYNC_STREAM, ASYNC_STREAMS, SMALL_REQUESTS, EMBED_SMALL, EMBED_LARGE)
+# The order they run in, in one worker process per client and repeat. MEMORY comes first, right after
+# the import, so no earlier scenario has grown the heap. IMPORT is timed by the worker before anything.
+WORKER_SCENARIOS = (MEMORY, CONSTRUCT, SYNC_STREAM, ASYNC_STREAMS, SMALL_REQUESTS, EMBED_SMALL, EMBED_LARGE)
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class Column:
     scale: float  # seconds-per-unit (or bytes) times scale gives the unit
     clock: Clock
     what: str  # one line for the README / report legend
+    per_unit: bool = True  # False: the figure is the whole call (embeddings), not per chunk or request
 
 
 def columns(sizes: Sizes) -> list[Column]:
@@ -45,7 +46,7 @@ def columns(sizes: Sizes) -> list[Column]:
             "ms",
             1e3,
             "wall",
-            "`import` of the client's public classes in a fresh interpreter",
+            "the client's import statement, first thing in a fresh interpreter (worker process)",
         ),
         Column(
             CONSTRUCT, "construct", "µs", 1e6, "cpu", "building the main chat object (after a warm-up build)"
@@ -81,6 +82,7 @@ def columns(sizes: Sizes) -> list[Column]:
             1e3,
             "cpu",
             f"embedding that many short texts in one call ({sizes.embed_dim}-dim vectors)",
+            per_unit=False,
         ),
         Column(
             EMBED_LARGE,
@@ -89,6 +91,7 @@ def columns(sizes: Sizes) -> list[Column]:
             1e3,
             "cpu",
             f"embedding that many short texts in one call ({sizes.embed_dim}-dim vectors)",
+            per_unit=False,
         ),
         Column(
             MEMORY,
@@ -96,6 +99,6 @@ def columns(sizes: Sizes) -> list[Column]:
             "MB",
             1e-6,
             "rss",
-            "peak resident memory growth while streaming (fresh process, kernel peak mark reset first)",
+            "peak RSS growth during the stream (first thing in a fresh process; kernel peak mark reset)",
         ),
     ]

@@ -1,199 +1,54 @@
-"""Runs scenarios for one client inside its own process and writes the figures as JSON.
+"""One client's worker process: ``python -m bench.worker --import-statement STMT --client NAME ...``.
 
-Invoked by the runner as ``python -m bench.worker --client NAME ...``; never imports more than the one
-client it measures, so imports and memory of one library cannot affect another's figures.
+The runner starts one per client and repeat, so imports and memory of one library never touch another's
+figures. Its first act is to time the client's import statement, while the interpreter has loaded nothing
+but this module's ``sys`` and ``time``: that makes every worker a fresh-interpreter import measurement.
+Everything else (argument parsing, the scenarios) is imported afterwards on purpose.
 """
 
-from __future__ import annotations
-
-import argparse
-import asyncio
-import gc
-import importlib
-import json
-import traceback
-import urllib.request
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-
-from bench import measure, payloads, scenarios
-from bench.clients import BY_NAME
-from bench.clients.base import BenchClient
-from bench.config import Sizes
-
-SMALL_ANSWER_CHUNKS = 8
+import sys
+import time
 
 
-def _server_stats(base_url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{base_url}/_bench/stats", timeout=10) as response:
-        stats: dict[str, Any] = json.load(response)
-    return stats
+def _time_import(statement: str) -> float:
+    started = time.perf_counter()
+    exec(statement, {})  # the statement comes from bench.clients, never from outside input
+    return time.perf_counter() - started
 
 
-def _server_counters(base_url: str) -> tuple[int, int]:
-    """(connections, requests) the fake server has seen, its stats queries excluded."""
-    stats = _server_stats(base_url)
-    return int(stats["connections"]), int(stats["requests"])
-
-
-def _prepare(client: BenchClient, model: str) -> None:
-    # Framework clients fix the model at construction: build that object before the clock starts.
-    prepare = getattr(client, "prepare", None)
-    if prepare is not None:
-        prepare(model)
-
-
-def _result(timing: measure.Timing, units: int, ok: bool, **extra: Any) -> dict[str, Any]:
-    return {
-        "cpu_s": timing.cpu_s,
-        "wall_s": timing.wall_s,
-        "server_cpu_s": timing.server_cpu_s,
-        "units": units,
-        "ok": ok,
-        **extra,
-    }
-
-
-class ScenarioRunner:
-    def __init__(self, client: BenchClient, sizes: Sizes, base_url: str) -> None:
-        self.client = client
-        self.sizes = sizes
-        self.base_url = base_url
-
-    def server_cpu(self) -> float:
-        return float(_server_stats(self.base_url)["cpu_s"])
-
-    def construct(self) -> dict[str, Any]:
-        self.client.construct_once()  # first build may trigger lazy imports; not what we want to time
-        built = []
-        with measure.timed(self.server_cpu) as timing:
-            for _ in range(self.sizes.constructions):
-                built.append(self.client.construct_once())
-        del built  # destruction is left out of the timed region on purpose
-        return _result(timing, self.sizes.constructions, True)
-
-    def sync_stream(self) -> dict[str, Any]:
-        n = self.sizes.sync_chunks
-        self.client.stream_sync(payloads.chat_model(self.sizes.warm_chunks))
-        model = payloads.chat_model(n)
-        _prepare(self.client, model)
-        with measure.timed(self.server_cpu) as timing:
-            text = self.client.stream_sync(model)
-        return _result(timing, n, text == payloads.expected_text(n))
-
-    def async_streams(self) -> dict[str, Any]:
-        n_streams, n = self.sizes.async_streams, self.sizes.async_chunks_per_stream
-        model = payloads.chat_model(n)
-
-        async def run() -> tuple[measure.Timing, list[str]]:
-            warm = payloads.chat_model(self.sizes.warm_chunks)
-            await asyncio.gather(*(self.client.stream_async(warm) for _ in range(n_streams)))
-            _prepare(self.client, model)
-            with measure.timed(self.server_cpu) as timing:
-                texts = await asyncio.gather(*(self.client.stream_async(model) for _ in range(n_streams)))
-            await self.client.aclose()
-            return timing, texts
-
-        timing, texts = asyncio.run(run())
-        expected = payloads.expected_text(n)
-        return _result(timing, n_streams * n, all(text == expected for text in texts))
-
-    def small_requests(self) -> dict[str, Any]:
-        model = payloads.chat_model(SMALL_ANSWER_CHUNKS)
-        for _ in range(3):
-            self.client.small_request(model)
-        connections_before, requests_before = _server_counters(self.base_url)
-        count = self.sizes.small_requests
-        answers_ok = True
-        expected = payloads.expected_text(SMALL_ANSWER_CHUNKS)
-        with measure.timed(self.server_cpu) as timing:
-            for _ in range(count):
-                answers_ok &= self.client.small_request(model) == expected
-        connections_after, requests_after = _server_counters(self.base_url)
-        return _result(
-            timing,
-            count,
-            answers_ok,
-            connections_opened=connections_after - connections_before,
-            http_requests=requests_after - requests_before,
-        )
-
-    def _embed(self, count: int) -> dict[str, Any]:
-        model = payloads.embed_model(self.sizes.embed_dim)
-        self.client.embed(payloads.sample_texts(4), model)
-        texts = payloads.sample_texts(count)
-        _, requests_before = _server_counters(self.base_url)
-        with measure.timed(self.server_cpu) as timing:
-            vectors = self.client.embed(texts, model)
-        _, requests_after = _server_counters(self.base_url)
-        return _result(timing, count, vectors == count, http_requests=requests_after - requests_before)
-
-    def embed_small(self) -> dict[str, Any]:
-        return self._embed(self.sizes.embed_small)
-
-    def embed_large(self) -> dict[str, Any]:
-        return self._embed(self.sizes.embed_large)
-
-    def memory(self) -> dict[str, Any]:
-        n = self.sizes.memory_chunks
-        self.client.stream_sync(payloads.chat_model(self.sizes.warm_chunks))
-        model = payloads.chat_model(n)
-        _prepare(self.client, model)
-        gc.collect()
-        hwm_reset = measure.reset_peak_rss()
-        baseline = measure.current_rss_bytes()
-        with measure.timed(self.server_cpu) as timing:
-            text = self.client.stream_sync(model)
-        growth = measure.peak_rss_bytes() - baseline
-        return _result(
-            timing, n, text == payloads.expected_text(n), peak_rss_growth_bytes=growth, hwm_reset=hwm_reset
-        )
-
-    def run(self, name: str) -> dict[str, Any]:
-        method: Callable[[], dict[str, Any]] = getattr(self, name)
-        try:
-            return method()
-        except Exception as exc:  # one failing scenario must not hide the others' figures
-            return {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(limit=6)}
-
-
-def load_client(name: str, base_url: str) -> BenchClient:
-    module_name, _, class_name = BY_NAME[name].factory.partition(":")
-    factory = getattr(importlib.import_module(module_name), class_name)
-    client: BenchClient = factory(base_url)
-    return client
-
-
-def run_worker(name: str, sizes: Sizes, base_url: str, wanted: list[str]) -> dict[str, Any]:
-    report: dict[str, Any] = {"client": name, "status": "ok", "scenarios": {}}
+def main() -> None:
+    statement = sys.argv[sys.argv.index("--import-statement") + 1]
     try:
-        client = load_client(name, base_url)
+        import_s: float | None = _time_import(statement)
+        import_error = None
     except ImportError as exc:
-        return {**report, "status": "unavailable", "error": f"{type(exc).__name__}: {exc}"}
-    except Exception as exc:
-        return {**report, "status": "error", "error": f"{type(exc).__name__}: {exc}"}
-    runner = ScenarioRunner(client, sizes, base_url)
-    for scenario in wanted:
-        report["scenarios"][scenario] = runner.run(scenario)
-    client.close()
-    return report
+        import_s, import_error = None, f"{type(exc).__name__}: {exc}"
 
+    import argparse
+    import json
+    from pathlib import Path
 
-def main(argv: list[str] | None = None) -> None:
+    from bench import scenarios
+    from bench.clients import BY_NAME
+    from bench.config import Sizes
+    from bench.scenario_runner import run_worker
+
     parser = argparse.ArgumentParser(description="benchmark one client (used by bench.run)")
+    parser.add_argument("--import-statement", required=True)
     parser.add_argument("--client", required=True, choices=sorted(BY_NAME))
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--sizes-json", required=True)
     parser.add_argument(
-        "--scenarios",
-        required=True,
-        help="comma-separated, from " + ", ".join((*scenarios.TIMING_SCENARIOS, scenarios.MEMORY)),
+        "--scenarios", required=True, help="comma-separated, from " + ", ".join(scenarios.WORKER_SCENARIOS)
     )
     parser.add_argument("--out", required=True, type=Path)
-    args = parser.parse_args(argv)
-    sizes = Sizes(**json.loads(args.sizes_json))
-    report = run_worker(args.client, sizes, args.base_url, args.scenarios.split(","))
+    args = parser.parse_args()
+    if import_error is not None:
+        report = {"client": args.client, "status": "unavailable", "error": import_error, "scenarios": {}}
+    else:
+        sizes = Sizes(**json.loads(args.sizes_json))
+        report = run_worker(args.client, sizes, args.base_url, args.scenarios.split(","))
+        report["import_s"] = import_s
     args.out.write_text(json.dumps(report))
 
 

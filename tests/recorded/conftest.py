@@ -3,8 +3,8 @@
 * ``provider``: an :class:`OllamaProvider` on ``ollama_host`` (so ``--record-mode=rewrite`` against a
   live server records through the project's own code), with millisecond retry backoff so the
   recorded "503 then 200" costs no real waiting.
-* ``offline_provider``: a provider whose transport refuses to send anything and remembers what it
-  was asked to send, to prove that a request was rejected (or rewritten) before any I/O.
+* ``offline_provider``: a provider on a :class:`RefusingTransport`, which sends nothing and remembers
+  what it was asked to send, to prove that a request was rejected (or rewritten) before any I/O.
 * ``@pytest.mark.model_suggestions``: see :func:`pytest_collection_modifyitems`.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
+from refusing_transport import RefusingTransport
 
 from ollama_provider import OllamaProvider
 
@@ -54,22 +54,6 @@ def provider(ollama_host: str) -> Iterator[OllamaProvider]:
     """A provider on the recording (or live) host; retries wait milliseconds, not seconds."""
     with OllamaProvider(host=ollama_host, backoff_base=0.01, backoff_max=0.02) as client:
         yield client
-
-
-class RefusingTransport(httpx.BaseTransport):
-    """An httpx transport that sends nothing: it records each request and raises :class:`Refused`."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        self.requests.append(request)
-        raise Refused(f"{request.method} {request.url.path} reached the transport")
-
-
-class Refused(Exception):
-    """Raised by :class:`RefusingTransport`: not an httpx error, so the provider never retries it."""
 
 
 @pytest.fixture

@@ -1,0 +1,541 @@
+"""Write the notebooks of this folder from their cell sources, then execute them and save real outputs.
+
+    uv run python notebooks/build_notebooks.py            # against the replay server (recordings)
+    OLLAMA_HOST=http://127.0.0.1:11434 uv run python notebooks/build_notebooks.py   # a real Ollama
+
+Each notebook only sends requests that the recordings in cassettes/recorded hold, so it runs offline
+against the replay server (``tests/notebooks`` executes them in the test suite). The outputs saved in
+the .ipynb files are what that execution printed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+
+SETUP = """\
+import os
+
+# Every cell talks to the Ollama at OLLAMA_HOST. The test suite points it at the replay server
+# (real recorded answers); set it to your own Ollama to run these cells live.
+os.environ.setdefault("OLLAMA_HOST", "http://127.0.0.1:11434")
+print("Ollama at", os.environ["OLLAMA_HOST"])"""
+
+QUICKSTART = [
+    new_markdown_cell(
+        "# Quickstart: the `ollama_provider` core\n\n"
+        "A typed, pooled, retried client for Ollama, sync and async. Everything below runs against the\n"
+        "server at `OLLAMA_HOST`: your own Ollama, or `ollama-provider replay` (recorded real answers).\n"
+        "The models are tiny ones the recordings were made with (`smollm2:135m`, `all-minilm`): their\n"
+        "answers are silly, the protocol is real."
+    ),
+    new_code_cell(SETUP),
+    new_markdown_cell("## Health and models"),
+    new_code_cell(
+        """\
+from ollama_provider import OllamaProvider
+
+provider = OllamaProvider()  # no I/O yet; the host comes from OLLAMA_HOST
+status = provider.check_health()  # never raises: a failure is a status
+print(status.status, "| version", status.version, "| models", status.models, "| latency", f"{status.latency:.3f}s")"""
+    ),
+    new_code_cell(
+        """\
+for model in provider.list_models():
+    print(f"{model.name:30} {model.details.parameter_size:>8} {model.details.quantization_level:>7}"
+          f" context {model.details.context_length}")"""
+    ),
+    new_code_cell(
+        """\
+info = provider.show_model("smollm2:135m")
+info.capabilities, info.context_length, info.details.family"""
+    ),
+    new_markdown_cell("## Chat"),
+    new_code_cell(
+        """\
+response = provider.chat(
+    [
+        {"role": "system", "content": "You are a terse assistant."},
+        {"role": "user", "content": "What is the capital of France?"},
+    ],
+    model="smollm2:135m",
+    temperature=0, seed=42, num_predict=48,
+)
+print(response.message.content)
+print(response.finish_reason, response.usage)"""
+    ),
+    new_markdown_cell(
+        "### Streaming\n\nChunks are `ChatResponse` objects too; the last one (`done=True`) carries usage and timings."
+    ),
+    new_code_cell(
+        """\
+for chunk in provider.chat("Write a haiku about the sea.", model="smollm2:135m", stream=True,
+                           temperature=0, seed=42, num_predict=48):
+    print(chunk.message.content, end="", flush=True)
+    if chunk.done:
+        print(f"\\n\\n{chunk.usage.completion_tokens} tokens at {chunk.timings.tokens_per_second:.0f} tokens/s")"""
+    ),
+    new_markdown_cell(
+        "### Structured output\n\n`format` takes `\"json\"`, a JSON schema, or a pydantic class "
+        "(validate the answer with it)."
+    ),
+    new_code_cell(
+        """\
+from pydantic import BaseModel
+
+class Person(BaseModel):
+    name: str
+    age: int
+
+schema = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+          "required": ["name", "age"]}
+answer = provider.chat("Ada Lovelace was 36. Return her name and age as JSON.", model="smollm2:135m",
+                       format=schema, temperature=0, seed=42, num_predict=60)
+Person.model_validate_json(answer.message.content)"""
+    ),
+    new_markdown_cell(
+        "### Tools\n\nA typed, documented function is a tool. (A 135M model needs a JSON-schema `format` to "
+        "emit the call; larger tool models do not.)"
+    ),
+    new_code_cell(
+        """\
+def get_weather(city: str) -> str:
+    \"\"\"Get the current weather for a city
+
+    Args:
+        city: City name
+    \"\"\"
+    return f"Sunny in {city}"
+
+call_format = {"type": "object",
+               "properties": {"name": {"type": "string", "enum": ["get_weather"]},
+                              "arguments": {"type": "object", "properties": {"city": {"type": "string"}},
+                                            "required": ["city"]}},
+               "required": ["name", "arguments"]}
+answer = provider.chat("What is the weather in Paris?", model="smollm2-tools:135m", tools=[get_weather],
+                       format=call_format, temperature=0, seed=42, num_predict=60)
+for call in answer.message.tool_calls:
+    print(call.id, call.function.name, call.function.arguments, "->", get_weather(**call.function.arguments))"""
+    ),
+    new_markdown_cell("## Generate and embed"),
+    new_code_cell(
+        """\
+print(provider.generate("Why is the sky blue? Answer in one sentence.", model="smollm2:135m",
+                        temperature=0, seed=42, num_predict=48).response)"""
+    ),
+    new_code_cell(
+        """\
+texts = ["The sky is blue.", "Grass is green.", "Ollama runs models locally."]
+vectors = provider.embed(texts, model="all-minilm")  # a list in, a list of vectors out (batched)
+
+def cosine(a, b):
+    return sum(x * y for x, y in zip(a, b)) / (sum(x * x for x in a) ** 0.5 * sum(y * y for y in b) ** 0.5)
+
+print(len(vectors), "vectors of", len(vectors[0]), "dimensions")
+print("sky~grass", round(cosine(vectors[0], vectors[1]), 3), "| sky~ollama", round(cosine(vectors[0], vectors[2]), 3))"""
+    ),
+    new_markdown_cell(
+        "## Async\n\nSame methods, awaitable; streams are `async for chunk in await provider.chat(..., stream=True)`."
+    ),
+    new_code_cell(
+        """\
+import asyncio
+from ollama_provider import AsyncOllamaProvider
+
+async with AsyncOllamaProvider() as aprovider:
+    capital, haiku = await asyncio.gather(  # two requests at once on one pooled client
+        aprovider.chat([{"role": "system", "content": "You are a terse assistant."},
+                        {"role": "user", "content": "What is the capital of France?"}],
+                       model="smollm2:135m", temperature=0, seed=42, num_predict=48),
+        aprovider.chat("Write a haiku about the sea.", model="smollm2:135m", stream=True,
+                       temperature=0, seed=42, num_predict=48),
+    )
+    print(capital.message.content)
+    async for chunk in haiku:
+        print(chunk.message.content, end="")"""
+    ),
+    new_markdown_cell("## Errors are typed, and say what to do"),
+    new_code_cell(
+        """\
+from ollama_provider import ModelNotFoundError
+
+try:
+    provider.show_model("no-such-model:1b")
+except ModelNotFoundError as error:
+    print(type(error).__name__, error.status_code, "|", error)"""
+    ),
+    new_code_cell("provider.close()"),
+]
+
+LANGCHAIN = [
+    new_markdown_cell(
+        "# LangChain with `langchain_ollama_provider`\n\n"
+        "`ChatOllama` and `OllamaEmbeddings` take the same parameters as the official `langchain-ollama`\n"
+        "(switching is an import change) and run on the `ollama_provider` core: pooled connections,\n"
+        "retries, typed errors."
+    ),
+    new_code_cell(SETUP),
+    new_markdown_cell("## A chain"),
+    new_code_cell(
+        """\
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+
+from langchain_ollama_provider import ChatOllama
+
+llm = ChatOllama(model="smollm2:135m", temperature=0, seed=42, num_predict=32)
+prompt = ChatPromptTemplate.from_messages([("system", "You are a terse assistant."),
+                                           ("human", "Translate to French: {text}")])
+chain = prompt | llm | StrOutputParser()
+print(chain.invoke({"text": "Good morning"}))"""
+    ),
+    new_markdown_cell("## Streaming: tokens as they arrive"),
+    new_code_cell(
+        """\
+for token in chain.stream({"text": "Thank you very much"}):
+    print(token, end="|")"""
+    ),
+    new_markdown_cell("## Usage metadata"),
+    new_code_cell(
+        """\
+message = (prompt | llm).invoke({"text": "Good morning"})
+message.usage_metadata, message.response_metadata.get("done_reason")"""
+    ),
+    new_markdown_cell(
+        "## Tools\n\n`bind_tools` takes LangChain tools, functions or pydantic classes. The 135M model of the "
+        "recordings needs a JSON-schema `format` to emit a call; tool models such as `qwen2.5` or "
+        "`llama3.2` do not."
+    ),
+    new_code_cell(
+        """\
+from langchain_core.tools import tool
+
+@tool
+def get_weather(city: str) -> str:
+    \"\"\"Get the current weather for a city.\"\"\"
+    return f"Sunny and 24 °C in {city}"
+
+call_format = {"type": "object",
+               "properties": {"name": {"type": "string", "enum": ["get_weather"]},
+                              "arguments": {"type": "object", "properties": {"city": {"type": "string"}},
+                                            "required": ["city"]}},
+               "required": ["name", "arguments"]}
+tool_llm = ChatOllama(model="smollm2-tools:135m", temperature=0, seed=42, num_predict=60, format=call_format)
+ask = ChatPromptTemplate.from_messages([("human", "What is the weather in {city}?")]) | tool_llm.bind_tools([get_weather])
+reply = ask.invoke({"city": "Madrid"})
+for call in reply.tool_calls:
+    print(call["name"], call["args"], "->", get_weather.invoke(call["args"]))"""
+    ),
+    new_markdown_cell("## Structured output"),
+    new_code_cell(
+        """\
+from pydantic import BaseModel
+
+class Person(BaseModel):
+    name: str
+    age: int
+
+extract = (ChatPromptTemplate.from_messages([("human", "{name} was {age}. Extract her name and age.")])
+           | ChatOllama(model="smollm2:135m", temperature=0, seed=42, num_predict=60)
+             .with_structured_output(Person, method="json_schema"))
+extract.invoke({"name": "Grace Hopper", "age": 85})"""
+    ),
+    new_markdown_cell("## Embeddings and a retriever"),
+    new_code_cell(
+        """\
+from langchain_core.vectorstores import InMemoryVectorStore
+
+from langchain_ollama_provider import OllamaEmbeddings
+
+embeddings = OllamaEmbeddings(model="all-minilm")
+store = InMemoryVectorStore.from_texts(
+    ["Ollama runs large language models on your own machine.",
+     "The Eiffel Tower is in Paris and was finished in 1889.",
+     "Photosynthesis turns light, water and carbon dioxide into sugar and oxygen."],
+    embedding=embeddings,
+)
+retriever = store.as_retriever(search_kwargs={"k": 1})
+[doc.page_content for doc in retriever.invoke("Where is the Eiffel Tower?")]"""
+    ),
+]
+
+LLAMA_INDEX = [
+    new_markdown_cell(
+        "# LlamaIndex with `llama-index-ollama-provider`\n\n"
+        "`llama_index.llms.ollama_provider.Ollama` and `llama_index.embeddings.ollama_provider.OllamaEmbedding`\n"
+        "follow the official integrations' parameters and run on the `ollama_provider` core. The LLM's\n"
+        "`metadata.context_window` is the model's real one (from `/api/show`)."
+    ),
+    new_code_cell(SETUP),
+    new_markdown_cell("## Chat, streaming and completion"),
+    new_code_cell(
+        """\
+from llama_index.core.llms import ChatMessage
+from llama_index.llms.ollama_provider import Ollama
+
+llm = Ollama(model="smollm2:135m", temperature=0, request_timeout=120,
+             additional_kwargs={"seed": 42, "num_predict": 32})
+print(llm.metadata.context_window, "tokens of context")
+print(llm.chat([ChatMessage(role="user", content="Name a famous painter.")]).message.content)"""
+    ),
+    new_code_cell(
+        """\
+for part in llm.stream_chat([ChatMessage(role="user", content="Name a famous composer.")]):
+    print(part.delta, end="")"""
+    ),
+    new_code_cell('print(llm.complete("Write one sentence about the moon."))'),
+    new_markdown_cell("## Structured prediction"),
+    new_code_cell(
+        """\
+from llama_index.core.prompts import PromptTemplate
+from pydantic import BaseModel
+
+class Person(BaseModel):
+    name: str
+    age: int
+
+llm.structured_predict(Person, PromptTemplate("Extract name and age: {text}"), text="Katherine Johnson was 101.")"""
+    ),
+    new_markdown_cell(
+        "## Tools\n\n`chat_with_tools` sends the tools' JSON schemas; extra keywords such as `format` go on to "
+        "Ollama (the tiny recorded model needs it to emit the call)."
+    ),
+    new_code_cell(
+        """\
+from llama_index.core.tools import FunctionTool
+from pydantic import ConfigDict, Field
+
+def _plain(schema: dict) -> None:  # drop pydantic's titles: the tool spec the recordings hold
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+
+class WeatherArgs(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_plain)
+    city: str = Field(description="City name")
+
+def get_weather(city: str) -> str:
+    return f"Sunny in {city}"
+
+weather = FunctionTool.from_defaults(fn=get_weather, name="get_weather",
+                                     description="Get the current weather for a city", fn_schema=WeatherArgs)
+call_format = {"type": "object",
+               "properties": {"name": {"type": "string", "enum": ["get_weather"]},
+                              "arguments": {"type": "object", "properties": {"city": {"type": "string"}},
+                                            "required": ["city"]}},
+               "required": ["name", "arguments"]}
+tool_llm = Ollama(model="smollm2-tools:135m", temperature=0, request_timeout=120,
+                  additional_kwargs={"seed": 42, "num_predict": 60})
+response = tool_llm.chat_with_tools([weather], user_msg="What is the weather in Paris?", format=call_format)
+for selection in tool_llm.get_tool_calls_from_response(response):
+    print(selection.tool_name, selection.tool_kwargs, "->", weather(**selection.tool_kwargs))"""
+    ),
+    new_markdown_cell("## RAG: a `VectorStoreIndex` with our embeddings"),
+    new_code_cell(
+        """\
+from llama_index.core import Document, VectorStoreIndex
+from llama_index.embeddings.ollama_provider import OllamaEmbedding
+
+documents = [Document(text=t) for t in (
+    "Ollama runs large language models on your own machine.",
+    "The Eiffel Tower is in Paris and was finished in 1889.",
+    "Photosynthesis turns light, water and carbon dioxide into sugar and oxygen.",
+)]
+index = VectorStoreIndex.from_documents(documents, embed_model=OllamaEmbedding(model_name="all-minilm"))
+rag_llm = Ollama(model="smollm2:135m", temperature=0, request_timeout=120,
+                 additional_kwargs={"seed": 42, "num_predict": 48})
+answer = index.as_query_engine(llm=rag_llm, similarity_top_k=1).query("When was the Eiffel Tower finished?")
+print(answer)
+print("source:", answer.source_nodes[0].node.get_content(), f"(score {answer.source_nodes[0].score:.2f})")"""
+    ),
+]
+
+OPERATIONS = [
+    new_markdown_cell(
+        "# Operations: retries, timeouts, reconnection, pulls, several hosts\n\n"
+        "What the core does when things go wrong, shown on purpose. Parts that need a server to fail or\n"
+        "restart on cue start their own local replay server (real recorded answers) or a silent socket."
+    ),
+    new_code_cell(SETUP),
+    new_markdown_cell(
+        "## Configuration\n\n`timeout` is per chunk (a long answer that keeps streaming never times out), "
+        "`connect_timeout` is separate, `retries` counts retries after the first attempt."
+    ),
+    new_code_cell(
+        """\
+from ollama_provider import OllamaConfig, OllamaProvider
+
+config = OllamaConfig(timeout=120, connect_timeout=3, retries=5, backoff_base=0.2, backoff_max=2)
+config.base_url, config.timeout, config.connect_timeout, config.retries"""
+    ),
+    new_markdown_cell(
+        "## Retries: a busy server\n\nThe recordings hold a real `503 server busy` followed, a second later, by "
+        "success on the same request. The provider retries it with backoff (honouring `Retry-After`); the caller "
+        "only sees the answer."
+    ),
+    new_code_cell(
+        """\
+import time
+
+def show_status(response):  # an httpx event hook: see every HTTP answer, retries included
+    print("HTTP", response.status_code, response.request.url.path)
+
+provider = OllamaProvider(config=config, client_kwargs={"event_hooks": {"response": [show_status]}})
+started = time.perf_counter()
+print(repr(provider.generate("hi", model="gemma3:270m", num_predict=5).response))
+print(f"answered in {time.perf_counter() - started:.2f}s, after the retry")"""
+    ),
+    new_markdown_cell(
+        "## Timeouts\n\nA server that accepts the connection and then says nothing: the read timeout fires "
+        "(read timeouts are not retried: a stalled server or a slow model load should not be hammered)."
+    ),
+    new_code_cell(
+        """\
+import socket
+
+from ollama_provider import OllamaTimeoutError
+
+silent = socket.socket()
+silent.bind(("127.0.0.1", 0))
+silent.listen()  # accepts connections (in the backlog), never answers
+host, port = silent.getsockname()
+try:
+    OllamaProvider(f"{host}:{port}", timeout=0.5, retries=0).version()
+except OllamaTimeoutError as error:
+    print(type(error).__name__, "|", error)
+finally:
+    silent.close()"""
+    ),
+    new_markdown_cell(
+        "## Reconnection after a restart\n\nThe provider tracks the connection from every request and "
+        "rebuilds its pool after connection failures. A local replay server plays Ollama being stopped and "
+        "started again on the same port."
+    ),
+    new_code_cell(
+        """\
+from ollama_provider.cli_demo import bundled_recordings
+from ollama_provider.cli_replay import TolerantReplayServer
+
+recordings = bundled_recordings()
+server = TolerantReplayServer(recordings).start()
+local = OllamaProvider(server.url, retries=0)
+print("up:        ", local.check_health().status)
+port = server.port
+server.stop()
+down = local.check_health()
+print("stopped:   ", down.status, "|", down.consecutive_failures, "failure(s) |", down.last_error.split(" (")[0])
+server = TolerantReplayServer(recordings, port=port).start()
+print("restarted: ", local.check_health().status, "| failures reset to", local.health.consecutive_failures)"""
+    ),
+    new_markdown_cell(
+        "## Pull with progress\n\nThe recorded pull downloads `all-minilm` from a registry on the recording "
+        "machine. On your own Ollama set `PULL_MODEL` to a model of the library, e.g. `qwen2.5:0.5b`. A pull "
+        "whose connection drops is asked again: Ollama resumes from the layers it already has."
+    ),
+    new_code_cell(
+        """\
+PULL_MODEL = os.environ.get("PULL_MODEL", "127.0.0.1:5000/library/all-minilm:latest")
+shown = set()
+
+def report(update):
+    step = None if update.percent is None else int(update.percent // 25) * 25
+    if (update.status, step) not in shown:
+        shown.add((update.status, step))
+        print(update.status, "" if step is None else f"{step}%+ of {update.total / 1e6:.1f} MB")
+
+final = provider.pull_model(PULL_MODEL, progress=report, insecure=PULL_MODEL.startswith("127.0.0.1:5000/"))
+final.status"""
+    ),
+    new_markdown_cell(
+        "## Several hosts\n\nOne provider per host; fall back to the next on a connection error. Here the "
+        "first host is down, the second is the local replay server."
+    ),
+    new_code_cell(
+        """\
+from ollama_provider import OllamaConnectionError
+
+def first_answering(hosts, **chat):
+    for host in hosts:
+        with OllamaProvider(host, retries=0, connect_timeout=1) as candidate:
+            try:
+                return host, candidate.chat(**chat)
+            except OllamaConnectionError as error:
+                print("skipping", host, "->", type(error).__name__)
+    raise OllamaConnectionError("no host answered")
+
+with socket.socket() as probe:  # a port nobody listens on
+    probe.bind(("127.0.0.1", 0))
+    dead = "http://127.0.0.1:%d" % probe.getsockname()[1]
+question = [{"role": "system", "content": "You are a terse assistant."},
+            {"role": "user", "content": "What is the capital of France?"}]
+host, answer = first_answering([dead, server.url], messages=question, model="smollm2:135m",
+                               temperature=0, seed=42, num_predict=48)
+print("answered by the replay server:", host == server.url)
+print(answer.message.content)"""
+    ),
+    new_markdown_cell(
+        "## Errors say what happened\n\nAn input longer than the model's context, with truncation off: "
+        "`ContextLengthError` names the offending input of the batch."
+    ),
+    new_code_cell(
+        """\
+from ollama_provider import ContextLengthError
+
+try:
+    provider.embed(["word " * 2000], model="all-minilm:latest", truncate=False)
+except ContextLengthError as error:
+    print(type(error).__name__, error.status_code, "|", error, "| index", error.index)
+else:
+    raise AssertionError("expected a ContextLengthError")"""
+    ),
+    new_code_cell(
+        """\
+server.stop()
+provider.close()
+local.close()"""
+    ),
+]
+
+NOTEBOOKS = {
+    "quickstart.ipynb": QUICKSTART,
+    "langchain.ipynb": LANGCHAIN,
+    "llama_index.ipynb": LLAMA_INDEX,
+    "operations.ipynb": OPERATIONS,
+}
+
+
+def build(name: str) -> nbformat.NotebookNode:
+    notebook = new_notebook(cells=NOTEBOOKS[name])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["language_info"] = {"name": "python"}
+    return notebook
+
+
+def execute(notebook: nbformat.NotebookNode, ollama_host: str) -> None:
+    env = {**os.environ, "OLLAMA_HOST": ollama_host}
+    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute(
+        env=env
+    )
+
+
+def main() -> None:
+    from ollama_provider.cli_demo import bundled_recordings
+    from ollama_provider.cli_replay import TolerantReplayServer
+
+    live = os.environ.get("OLLAMA_HOST")
+    with TolerantReplayServer(bundled_recordings() or HERE.parent / "cassettes" / "recorded") as server:
+        for name in NOTEBOOKS:
+            notebook = build(name)
+            execute(notebook, live or server.url)
+            nbformat.write(notebook, HERE / name)
+            print("wrote", name)
+
+
+if __name__ == "__main__":
+    main()

@@ -105,6 +105,8 @@ def semantic_body(path: str, body: Mapping[str, Any]) -> dict[str, Any]:
     {'model': 'gemma3:270m', 'prompt': 'hi', 'stream': True}
     >>> semantic_body("/api/embed", {"model": "all-minilm", "input": ["a"], "stream": False, "dimensions": 8})
     {'model': 'all-minilm:latest', 'input': ['a']}
+    >>> semantic_body("/api/embed", {"model": "all-minilm", "input": "a"})["input"]
+    ['a']
     """
     kept: dict[str, Any] = {}
     for key in MATCHED_BODY_KEYS:
@@ -113,6 +115,8 @@ def semantic_body(path: str, body: Mapping[str, Any]) -> dict[str, Any]:
             continue
         if key == "model" and isinstance(value, str):
             value = normalize_model_name(value)
+        elif key == "input" and isinstance(value, str):
+            value = [value]  # Ollama embeds "x" and ["x"] alike
         kept[key] = value
     if path in STREAMING_PATHS:
         stream = body.get("stream")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 from api_scenarios import LONG_TEXT, MINILM, l2_norm
-from vcr.errors import CannotOverwriteExistingCassetteException
 
 from ollama_provider import AsyncOllamaProvider, OllamaProvider
 
@@ -18,36 +17,13 @@ SKY = "The sky is blue."
 SKY_HEAD = [0.017878471, 0.013507476, 0.042695947]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=CannotOverwriteExistingCassetteException,
-    reason=(
-        "core bug (ollama_provider.cassettes matcher): embed(str) sends input [str] while the recording "
-        "sent input str; Ollama treats both alike, the matcher compares them verbatim, so no recording "
-        "matches (and the replay server answers this request from embed_dimensions.yaml instead, because "
-        "'dimensions' is ignored by matching)"
-    ),
-)
-@pytest.mark.vcr("api/embed.yaml", record_mode="none")  # the raw-request test below re-records it
+@pytest.mark.vcr("api/embed.yaml")
 def test_embed_a_string_returns_one_normalised_vector(provider: OllamaProvider) -> None:
     vector = provider.embed(SKY, model=MINILM)
 
-    assert len(vector) == 384
+    assert len(vector) == 384  # one vector, not a list of them
     assert vector[:3] == pytest.approx(SKY_HEAD)
     assert l2_norm(vector) == pytest.approx(1.0, abs=1e-6)
-
-
-@pytest.mark.vcr("api/embed.yaml")
-def test_embed_route_with_a_string_input_returns_one_normalised_vector(provider: OllamaProvider) -> None:
-    # The recorded request (input as a bare string), sent as is: embed() always sends a list.
-    answer = provider.request("POST", "/api/embed", {"model": MINILM, "input": SKY})
-
-    assert answer["model"] == MINILM
-    (vector,) = answer["embeddings"]
-    assert len(vector) == 384
-    assert vector[:3] == pytest.approx(SKY_HEAD)
-    assert l2_norm(vector) == pytest.approx(1.0, abs=1e-6)
-    assert answer["prompt_eval_count"] == 7
 
 
 @pytest.mark.vcr("api/embed_batch.yaml")

@@ -92,10 +92,8 @@ def test_suffix_for_a_model_without_insert_support(provider: OllamaProvider) -> 
 
 @pytest.mark.vcr("api/embed_chat_model.yaml")
 def test_embeddings_asked_of_a_chat_model_is_a_501(provider: OllamaProvider) -> None:
-    # The recorded request (input as a bare string) sent as is: embed() would send a list, which the
-    # cassette matcher does not equate (see test_api_embeddings.py).
     with pytest.raises(UnsupportedCapabilityError) as raised:
-        provider.request("POST", "/api/embed", {"model": SMOLLM, "input": "The sky is blue."})
+        provider.embed("The sky is blue.", model=SMOLLM)
 
     assert raised.value.status_code == 501
     assert raised.value.message == "This server does not support embeddings. Start it with `--embeddings`"
@@ -140,16 +138,15 @@ def test_streamed_chat_with_an_unknown_model_fails_when_the_stream_opens(provide
     assert error.suggestions == []
 
 
+@pytest.mark.model_suggestions
 @pytest.mark.vcr("api/embed_missing_model.yaml")
 def test_embed_with_an_unknown_model(provider: OllamaProvider) -> None:
-    # Raw request for the same reason as the 501 above (the recording's input is a bare string).
     with pytest.raises(ModelNotFoundError) as raised:
-        provider.request("POST", "/api/embed", {"model": MISSING, "input": "x"})
+        provider.embed("x", model=MISSING)
 
     error = raised.value
-    assert error.status_code == 404
+    assert (error.status_code, error.model, error.suggestions) == (404, MISSING, [])
     assert error.message == 'model "no-such-model:1b" not found, try pulling it first'
-    assert error.model is None  # a raw request names no model
 
 
 # --------------------------------------------------------------------------- rejected or repaired before I/O

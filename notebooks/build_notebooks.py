@@ -420,17 +420,17 @@ finally:
     new_code_cell(
         """\
 from ollama_provider.cli_demo import bundled_recordings
-from ollama_provider.cli_replay import TolerantReplayServer
+from ollama_provider.replay import ReplayServer
 
 recordings = bundled_recordings()
-server = TolerantReplayServer(recordings).start()
+server = ReplayServer(recordings).start()
 local = OllamaProvider(server.url, retries=0)
 print("up:        ", local.check_health().status)
 port = server.port
 server.stop()
 down = local.check_health()
 print("stopped:   ", down.status, "|", down.consecutive_failures, "failure(s) |", down.last_error.split(" (")[0])
-server = TolerantReplayServer(recordings, port=port).start()
+server = ReplayServer(recordings, port=port).start()
 print("restarted: ", local.check_health().status, "| failures reset to", local.health.consecutive_failures)"""
     ),
     new_markdown_cell(
@@ -526,10 +526,10 @@ def execute(notebook: nbformat.NotebookNode, ollama_host: str) -> None:
 
 def main() -> None:
     from ollama_provider.cli_demo import bundled_recordings
-    from ollama_provider.cli_replay import TolerantReplayServer
+    from ollama_provider.replay import ReplayServer
 
     live = os.environ.get("OLLAMA_HOST")
-    with TolerantReplayServer(bundled_recordings() or HERE.parent / "cassettes" / "recorded") as server:
+    with ReplayServer(bundled_recordings() or HERE.parent / "cassettes" / "recorded") as server:
         for name in NOTEBOOKS:
             notebook = build(name)
             execute(notebook, live or server.url)

@@ -34,11 +34,11 @@ from rich.table import Table
 
 from .cli_chat import ChatSettings, stats_line, stream_reply
 from .cli_output import Output, describe_error, error_hint, human_duration
-from .cli_replay import TolerantReplayServer
 from .config import resolve_host
 from .errors import OllamaError
 from .models import find_model
 from .provider import OllamaProvider
+from .replay import ReplayServer
 
 __all__ = [
     "DEMO_STEPS",
@@ -301,7 +301,7 @@ def demo_server(
             return
         say(f"No Ollama answers at {url}: replaying the recorded session instead.")
     folder = _recordings()
-    with TolerantReplayServer(folder, pace=pace) as server:
+    with ReplayServer(folder, pace=pace) as server:
         reason = "as asked (--replay)" if replay_only else "no OLLAMA_HOST to use"
         say(
             f"Replaying real recorded Ollama answers from {folder} on {server.url} ({reason}). "

@@ -137,16 +137,9 @@ def test_demo_llama_index_rag_answers_from_the_retrieved_document(demo_report: d
     assert "retrieved: 'The Eiffel Tower is in Paris and was finished in 1889.'" in step["returned"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: cassettes.semantic_body tells /api/embed input 'x' from ['x'] although Ollama "
-    "answers both alike; the recorded LlamaIndex RAG query (frameworks/li_rag) is a bare string and the "
-    "core always sends a list. ollama_provider.cli_replay works around it for the demo and notebooks; "
-    "drop the workaround when this passes.",
-)
-def test_the_shared_replay_server_matches_a_listed_embed_input_with_a_recorded_string(
-    replay_server: str,
-) -> None:
+def test_the_replay_server_answers_the_rag_query_embedding_sent_as_a_list(replay_server: str) -> None:
+    # Recorded as a bare string by the official integration (frameworks/li_rag); the core sends a list.
     body = {"model": "all-minilm:latest", "input": ["When was the Eiffel Tower finished?"]}
     answer = httpx.post(f"{replay_server}/api/embed", json=body, timeout=10)
     assert answer.status_code == 200
+    assert len(answer.json()["embeddings"][0]) == 384

@@ -19,8 +19,8 @@ import pytest
 from nbclient import NotebookClient
 
 from ollama_provider.cli_demo import probe
-from ollama_provider.cli_replay import TolerantReplayServer
 from ollama_provider.config import resolve_host
+from ollama_provider.replay import ReplayServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -50,7 +50,7 @@ def ollama_url() -> Iterator[tuple[str, bool]]:
     if live is not None:
         yield live, True
         return
-    with TolerantReplayServer(RECORDED) as server:
+    with ReplayServer(RECORDED) as server:
         yield server.url, False
 
 

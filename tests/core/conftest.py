@@ -2,7 +2,8 @@
 
 * ``fault_server`` (module scope): one :class:`FaultServer` per test module, stopped (and its
   threads joined) at the end of the module.
-* ``server``: that server, reset for one test (fresh counters, the default Ollama-like script).
+* ``server``: that server, reset for one test (fresh counters, the default Ollama-like script);
+  after the test every connection must be closed.
 * ``mock``: builds sync / async providers on an ``httpx.MockTransport`` handler (FAST retries).
 * ``fast``: FAST retry settings (real retries, backoff waits in the milliseconds).
 * ``waits``: records every backoff wait the retry policy computes and skips the actual sleeping.
@@ -35,9 +36,13 @@ def fault_server() -> Iterator[FaultServer]:
 
 
 @pytest.fixture
-def server(fault_server: FaultServer) -> FaultServer:
+def server(fault_server: FaultServer) -> Iterator[FaultServer]:
     fault_server.reset()
-    return fault_server
+    yield fault_server
+    # The server notices closes asynchronously: wait for them, so the next test counts only its own,
+    # and so a test that leaves a connection open (a leak) fails here.
+    stats = fault_server.wait_for(lambda s: s.open == 0)
+    assert stats.open == 0, f"{stats.open} connection(s) still open after the test"
 
 
 class MockProviders:

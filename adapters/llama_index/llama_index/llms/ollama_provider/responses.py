@@ -29,7 +29,7 @@ from llama_index.core.base.llms.types import (
 )
 
 from ollama_provider import ChatResponse as CoreChatResponse
-from ollama_provider import TokenLogprob, ToolCall
+from ollama_provider import Message, TokenLogprob, ToolCall
 
 
 def tool_call_block(call: ToolCall) -> ToolCallBlock:
@@ -39,16 +39,47 @@ def tool_call_block(call: ToolCall) -> ToolCallBlock:
 
 
 def raw_dict(response: CoreChatResponse) -> dict[str, Any]:
-    """The response as a dict (wire field names), plus ``usage`` once the answer is done."""
-    raw = dataclasses.asdict(response)
-    if response.done:
-        usage = response.usage
+    """The response as a dict (wire field names, nested values as dicts), plus ``usage`` once done.
+
+    Equal to ``dataclasses.asdict(response)`` (a test holds it to that), but written out: ``raw`` is built
+    per stream chunk, and ``asdict``'s recursive deep copy cost more than everything else done per chunk.
+    """
+    r = response
+    raw: dict[str, Any] = {
+        "total_duration": r.total_duration,
+        "load_duration": r.load_duration,
+        "prompt_eval_count": r.prompt_eval_count,
+        "prompt_eval_duration": r.prompt_eval_duration,
+        "eval_count": r.eval_count,
+        "eval_duration": r.eval_duration,
+        "model": r.model,
+        "created_at": r.created_at,
+        "message": _message_dict(r.message),
+        "done": r.done,
+        "done_reason": r.done_reason,
+        "finish_reason": r.finish_reason,
+        "logprobs": [dataclasses.asdict(token) for token in r.logprobs] if r.logprobs else r.logprobs,
+    }
+    if r.done:
+        usage = r.usage
         raw["usage"] = {
             "prompt_tokens": usage.prompt_tokens,
             "completion_tokens": usage.completion_tokens,
             "total_tokens": usage.total_tokens,
         }
     return raw
+
+
+def _message_dict(m: Message) -> dict[str, Any]:
+    return {
+        "role": m.role,
+        "content": m.content,
+        "thinking": m.thinking,
+        "images": list(m.images) if m.images else m.images,
+        "tool_calls": [dataclasses.asdict(call) for call in m.tool_calls] if m.tool_calls else m.tool_calls,
+        "tool_name": m.tool_name,
+        "tool_call_id": m.tool_call_id,
+    }
 
 
 def to_logprobs(tokens: list[TokenLogprob] | None) -> list[list[LogProb]] | None:

@@ -222,6 +222,21 @@ class SyncTransport(_Shell):
             client.close()
 
 
+async def _close_when_loop_ends(slot: ClientSlot[httpx.AsyncClient]) -> AsyncGenerator[None, None]:
+    """Parked at its ``yield`` for the life of one event loop, then closes that loop's clients.
+
+    A loop's clients can only be closed while the loop runs. ``asyncio.run`` (like any runner that
+    calls ``loop.shutdown_asyncgens()``) closes every async generator still suspended on the loop
+    before closing it, so the connections of a provider the user never closed are released then,
+    instead of leaking their sockets once the loop is gone.
+    """
+    try:
+        yield
+    finally:
+        for client in slot.drain():
+            await client.aclose()
+
+
 class AsyncTransport(_Shell):
     """One httpx.AsyncClient per event loop: a client is bound to the loop that created it."""
 
@@ -230,13 +245,18 @@ class AsyncTransport(_Shell):
         self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ClientSlot[httpx.AsyncClient]] = (
             weakref.WeakKeyDictionary()
         )
+        self._closers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = (
+            weakref.WeakKeyDictionary()
+        )
 
-    def _loop_slot(self) -> ClientSlot[httpx.AsyncClient]:
+    async def _loop_slot(self) -> ClientSlot[httpx.AsyncClient]:
         loop = asyncio.get_running_loop()
         slot = self._slots.get(loop)
         if slot is None:
             options = client_options(self.config)
             slot = self._slots[loop] = ClientSlot(lambda: httpx.AsyncClient(**options))
+            closer = self._closers[loop] = _close_when_loop_ends(slot)
+            await closer.asend(None)  # first step: registers it with the loop's shutdown
         return slot
 
     async def request(self, call: Call[T], *, retry: bool = True) -> T:
@@ -248,7 +268,7 @@ class AsyncTransport(_Shell):
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     async def _request_once(self, call: Call[T]) -> T:
-        slot = self._loop_slot()
+        slot = await self._loop_slot()
         client = slot.acquire()
         started = perf_counter()
         try:
@@ -295,7 +315,7 @@ class AsyncTransport(_Shell):
     async def _open_once(
         self, call: Call[Any]
     ) -> tuple[ClientSlot[httpx.AsyncClient], httpx.AsyncClient, httpx.Response]:
-        slot = self._loop_slot()
+        slot = await self._loop_slot()
         client = slot.acquire()
         started = perf_counter()
         try:
@@ -324,11 +344,10 @@ class AsyncTransport(_Shell):
             await client.aclose()
 
     async def aclose(self) -> None:
-        """Close the clients of the running loop; those of finished loops are simply dropped."""
+        """Close the clients of the running loop. Other loops keep theirs (they may be in use in
+        another thread); each loop's clients are closed anyway when that loop shuts down."""
         loop = asyncio.get_running_loop()
-        for owner, slot in list(self._slots.items()):
-            clients = slot.drain()
-            if owner is loop:
-                for client in clients:
-                    await client.aclose()
-        self._slots.clear()
+        self._slots.pop(loop, None)
+        closer = self._closers.pop(loop, None)
+        if closer is not None:
+            await closer.aclose()

@@ -11,6 +11,7 @@ MODULES = [
     "llama_index.llms.ollama_provider.base",
     "llama_index.llms.ollama_provider.messages",
     "llama_index.llms.ollama_provider.model_info",
+    "llama_index.llms.ollama_provider.prebuilt",
     "llama_index.llms.ollama_provider.request",
     "llama_index.llms.ollama_provider.responses",
     "llama_index.llms.ollama_provider.structured",

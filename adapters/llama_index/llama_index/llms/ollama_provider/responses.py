@@ -31,6 +31,8 @@ from llama_index.core.base.llms.types import (
 from ollama_provider import ChatResponse as CoreChatResponse
 from ollama_provider import Message, TokenLogprob, ToolCall
 
+from .prebuilt import build
+
 
 def tool_call_block(call: ToolCall) -> ToolCallBlock:
     return ToolCallBlock(
@@ -95,24 +97,45 @@ def to_logprobs(tokens: list[TokenLogprob] | None) -> list[list[LogProb]] | None
     ]
 
 
+def _text_block(text: str) -> TextBlock:
+    return build(TextBlock, {"block_type": "text", "text": text}, {"text"})
+
+
+def _thinking_block(thinking: str) -> ThinkingBlock:
+    values: dict[str, Any] = {
+        "block_type": "thinking",
+        "content": thinking,
+        "num_tokens": None,
+        "additional_information": {},
+    }
+    return build(ThinkingBlock, values, {"content"})
+
+
 def _blocks(content: str, thinking: str | None, tool_calls: list[ToolCallBlock]) -> list[ContentBlock]:
-    blocks: list[ContentBlock] = [ThinkingBlock(content=thinking)] if thinking else []
-    blocks.append(TextBlock(text=content))
-    blocks.extend(tool_calls)
+    blocks: list[ContentBlock] = [_thinking_block(thinking)] if thinking else []
+    blocks.append(_text_block(content))
+    if tool_calls:
+        blocks.extend(tool_calls)
     return blocks
+
+
+def _assistant_message(blocks: list[ContentBlock]) -> ChatMessage:
+    values = {"role": MessageRole.ASSISTANT, "additional_kwargs": {}, "blocks": blocks}
+    return build(ChatMessage, values, {"role", "blocks"})
 
 
 def to_chat_response(response: CoreChatResponse) -> ChatResponse:
     """A whole (non-streamed) answer."""
     message = response.message
-    calls = [tool_call_block(call) for call in message.tool_calls or []]
-    return ChatResponse(
-        message=ChatMessage(
-            role=MessageRole.ASSISTANT, blocks=_blocks(message.content or "", message.thinking, calls)
-        ),
-        raw=raw_dict(response),
-        logprobs=to_logprobs(response.logprobs),
-    )
+    calls = [tool_call_block(call) for call in message.tool_calls] if message.tool_calls else []
+    values = {
+        "message": _assistant_message(_blocks(message.content or "", message.thinking, calls)),
+        "raw": raw_dict(response),
+        "delta": None,
+        "logprobs": to_logprobs(response.logprobs),
+        "additional_kwargs": {},
+    }
+    return build(ChatResponse, values, {"message", "raw", "logprobs"})
 
 
 class StreamAccumulator:
@@ -120,6 +143,8 @@ class StreamAccumulator:
 
     Every chunk is passed on, including thinking-only and tool-call-only chunks (``delta == ""``):
     ``additional_kwargs["thinking_delta"]`` carries the new thinking text, as in the official integration.
+    Each response gets its own text so far (LlamaIndex's contract: ``message.content`` is the text so
+    far, ``delta`` the new part), but the tool-call blocks, which never change once received, are shared.
     """
 
     def __init__(self) -> None:
@@ -131,17 +156,20 @@ class StreamAccumulator:
     def add(self, chunk: CoreChatResponse) -> ChatResponse:
         message = chunk.message
         delta = message.content or ""
-        self.content += delta
-        self.thinking += message.thinking or ""
-        self.tool_calls.extend(tool_call_block(call) for call in message.tool_calls or [])
-        self.logprobs.extend(to_logprobs(chunk.logprobs) or [])
-        return ChatResponse(
-            message=ChatMessage(
-                role=MessageRole.ASSISTANT,
-                blocks=_blocks(self.content, self.thinking, list(self.tool_calls)),
-            ),
-            delta=delta,
-            raw=raw_dict(chunk),
-            logprobs=list(self.logprobs) or None,
-            additional_kwargs={"thinking_delta": message.thinking or None},
-        )
+        thinking_delta = message.thinking or None
+        if delta:
+            self.content += delta
+        if thinking_delta:
+            self.thinking += thinking_delta
+        if message.tool_calls:
+            self.tool_calls.extend(tool_call_block(call) for call in message.tool_calls)
+        if chunk.logprobs:
+            self.logprobs.extend(to_logprobs(chunk.logprobs) or [])
+        values = {
+            "message": _assistant_message(_blocks(self.content, self.thinking, self.tool_calls)),
+            "raw": raw_dict(chunk),
+            "delta": delta,
+            "logprobs": list(self.logprobs) if self.logprobs else None,
+            "additional_kwargs": {"thinking_delta": thinking_delta},
+        }
+        return build(ChatResponse, values, {"message", "raw", "delta", "logprobs", "additional_kwargs"})

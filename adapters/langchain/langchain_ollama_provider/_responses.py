@@ -25,6 +25,7 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from ollama_provider import ChatResponse, ToolCall
 
+from ._fast_chunks import text_chunk
 from ._tools import json_tool_call
 
 PROVIDER = "ollama"
@@ -106,6 +107,8 @@ class ChatChunkTranslator:
         logprobs = logprob_dicts(response.logprobs)
         if logprobs is not None:
             info = {"logprobs": logprobs}
+        if not response.done and not chunks:
+            return text_chunk(content, additional, info)  # the common case: skips re-validation
         usage: UsageMetadata | None = None
         position: Any = None
         if response.done:

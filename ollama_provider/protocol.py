@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from time import time
 from typing import Any, Generic, TypeVar
@@ -129,6 +128,8 @@ def parse_retry_after(value: str | None) -> float | None:
     except ValueError:
         pass
     try:
+        from email.utils import parsedate_to_datetime  # rare: kept off import time
+
         return max(0.0, parsedate_to_datetime(value).timestamp() - time())
     except (TypeError, ValueError, IndexError):
         return None

@@ -21,9 +21,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, M
 from dataclasses import replace
 from time import perf_counter
 from types import TracebackType
-from typing import Any, Literal, TypedDict, TypeVar, overload
-
-from typing_extensions import Self, Unpack
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, overload
 
 from . import calls
 from .config import OllamaConfig
@@ -54,6 +52,9 @@ from .types import (
     RunningModel,
     ShowResponse,
 )
+
+if TYPE_CHECKING:  # annotations only: typing_extensions costs import time (typing has them from 3.11)
+    from typing_extensions import Self, Unpack
 
 T = TypeVar("T")
 Vector = list[float]

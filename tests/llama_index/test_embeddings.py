@@ -153,6 +153,56 @@ async def test_async_batches_run_concurrently_but_bounded() -> None:
     assert peak == 2
 
 
+def test_without_a_batch_size_llama_index_hands_over_large_batches_and_the_core_splits_them(
+    mock_ollama: MockOllama,
+) -> None:
+    server = mock_ollama(embed_answer)
+    embed = OllamaEmbedding(model_name=MODEL, client_kwargs=server.client_kwargs())
+    texts = [f"text {i}" for i in range(2600)]
+
+    vectors = embed.get_text_embedding_batch(texts)
+
+    assert embed.embed_batch_size == 2048  # LlamaIndex's default of 10 would make 260 requests
+    assert len(vectors) == 2600
+    assert [len(body["input"]) for body in server.bodies()] == [256] * 8 + [256, 256, 40]
+    assert [t for body in server.bodies() for t in body["input"]] == texts
+
+
+def test_an_explicit_batch_size_is_the_request_size(mock_ollama: MockOllama) -> None:
+    server = mock_ollama(embed_answer)
+    embed = OllamaEmbedding(model_name=MODEL, embed_batch_size=300, client_kwargs=server.client_kwargs())
+
+    embed.get_text_embedding_batch([f"text {i}" for i in range(700)])
+
+    assert [len(body["input"]) for body in server.bodies()] == [300, 300, 100]
+
+
+async def test_async_large_default_batches_keep_embed_concurrency_the_bound() -> None:
+    in_flight = 0
+    peak = 0
+    sizes: list[int] = []
+
+    async def slow_answer(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        sizes.append(len(json.loads(request.content)["input"]))
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return embed_answer(request)
+
+    embed = OllamaEmbedding(
+        model_name=MODEL, embed_concurrency=3, client_kwargs={"transport": httpx.MockTransport(slow_answer)}
+    )
+
+    # Two LlamaIndex batches (2,048 + 952 texts) of 8 and 4 requests: never more than 3 at once.
+    vectors = await embed.aget_text_embedding_batch([f"text {i}" for i in range(3000)])
+
+    assert len(vectors) == 3000
+    assert sorted(sizes) == sorted([256] * 11 + [184])
+    assert peak == 3
+
+
 def test_ollama_host_is_honoured_and_nothing_is_sent_before_the_first_call(
     monkeypatch: pytest.MonkeyPatch, mock_ollama: MockOllama
 ) -> None:

@@ -6,17 +6,22 @@ at most ``embed_concurrency`` at once); this module adds LlamaIndex's instructio
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.callbacks.base import CallbackManager
-from llama_index.core.constants import DEFAULT_EMBED_BATCH_SIZE
 
 from ollama_provider import AsyncOllamaProvider, OllamaProvider
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
 DEFAULT_EMBED_CONCURRENCY = 4
+# Texts per LlamaIndex batch when the user sets no ``embed_batch_size`` (the most BaseEmbedding allows).
+# LlamaIndex's own default (10) sent one request per 10 texts: 2,000 requests for 20,000 texts. The core
+# splits each batch into requests of its ``embed_batch_size`` (256) itself.
+DEFAULT_LLAMA_INDEX_BATCH = 2048
 
 
 class OllamaEmbedding(BaseEmbedding):
@@ -41,7 +46,11 @@ class OllamaEmbedding(BaseEmbedding):
     )
     model_name: str = Field(description="The Ollama model to use.")
     embed_batch_size: int = Field(
-        default=DEFAULT_EMBED_BATCH_SIZE, description="Texts per request.", gt=0, le=2048
+        default=DEFAULT_LLAMA_INDEX_BATCH,
+        description="Texts per request when set; unset: LlamaIndex hands over 2,048 texts at a time and "
+        "the core sends them in requests of 256.",
+        gt=0,
+        le=2048,
     )
     ollama_additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Model options sent with every request."
@@ -66,12 +75,16 @@ class OllamaEmbedding(BaseEmbedding):
     _provider: OllamaProvider | None = PrivateAttr(default=None)
     _async_provider: AsyncOllamaProvider | None = PrivateAttr(default=None)
     _client_kwargs: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _request_batch_size: int | None = PrivateAttr(default=None)
+    _batch_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = PrivateAttr(
+        default_factory=weakref.WeakKeyDictionary
+    )
 
     def __init__(
         self,
         model_name: str,
         base_url: str | None = None,
-        embed_batch_size: int = DEFAULT_EMBED_BATCH_SIZE,
+        embed_batch_size: int | None = None,
         ollama_additional_kwargs: dict[str, Any] | None = None,
         query_instruction: str | None = None,
         text_instruction: str | None = None,
@@ -93,7 +106,7 @@ class OllamaEmbedding(BaseEmbedding):
         fields: dict[str, Any] = dict(
             model_name=model_name,
             base_url=base_url,
-            embed_batch_size=embed_batch_size,
+            embed_batch_size=embed_batch_size or DEFAULT_LLAMA_INDEX_BATCH,
             ollama_additional_kwargs=ollama_additional_kwargs or {},
             query_instruction=query_instruction,
             text_instruction=text_instruction,
@@ -110,6 +123,8 @@ class OllamaEmbedding(BaseEmbedding):
         self._provider = provider
         self._async_provider = async_provider
         self._client_kwargs = dict(client_kwargs or {})
+        # An explicit size is the request size too (as before); unset, the core's default applies.
+        self._request_batch_size = embed_batch_size
 
     @classmethod
     def class_name(cls) -> str:
@@ -117,13 +132,15 @@ class OllamaEmbedding(BaseEmbedding):
 
     # -- the core providers, built on first use ---------------------------------------------------
     def _settings(self) -> dict[str, Any]:
-        return {
+        settings: dict[str, Any] = {
             "timeout": self.request_timeout,
             "headers": dict(self.headers or {}),
-            "embed_batch_size": self.embed_batch_size,
             "embed_concurrency": self.embed_concurrency,
             "client_kwargs": self._client_kwargs,
         }
+        if self._request_batch_size is not None:
+            settings["embed_batch_size"] = self._request_batch_size
+        return settings
 
     @property
     def provider(self) -> OllamaProvider:
@@ -181,10 +198,26 @@ class OllamaEmbedding(BaseEmbedding):
         return vectors
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        if self._request_batch_size is not None:  # one request per LlamaIndex batch, num_workers at once
+            return await self._aembed_batch(texts)
+        # Large default batches: the core already runs embed_concurrency requests per batch, so one
+        # batch at a time keeps that the bound on requests in flight.
+        async with self._batch_gate():
+            return await self._aembed_batch(texts)
+
+    async def _aembed_batch(self, texts: list[str]) -> list[Embedding]:
         vectors: list[Embedding] = await self.async_provider.embed(
             self._formatted(texts), **self._embed_kwargs()
         )
         return vectors
+
+    def _batch_gate(self) -> asyncio.Semaphore:
+        # One per event loop: an asyncio.Semaphore belongs to the loop it first waits on.
+        loop = asyncio.get_running_loop()
+        gate = self._batch_gates.get(loop)
+        if gate is None:
+            gate = self._batch_gates[loop] = asyncio.Semaphore(1)
+        return gate
 
     def _formatted(self, texts: list[str]) -> list[str]:
         return [self._format_text(text) for text in texts]

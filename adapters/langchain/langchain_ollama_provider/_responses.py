@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from uuid import uuid4
 
 from langchain_core.messages import AIMessageChunk
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.messages.tool import ToolCallChunk, tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
 
 from ollama_provider import ChatResponse, ToolCall
@@ -77,6 +77,34 @@ def logprob_dicts(logprobs: Any) -> list[dict[str, Any]] | None:
     return [dataclasses.asdict(item) for item in logprobs] if logprobs else None
 
 
+class ChunkParts(NamedTuple):
+    """One chunk of an answer in LangChain's terms, before any LangChain object is built."""
+
+    content: str
+    additional_kwargs: dict[str, Any]
+    tool_call_chunks: list[ToolCallChunk]
+    generation_info: dict[str, Any] | None
+    usage: UsageMetadata | None
+    """Set on the last chunk (``done``) only."""
+
+
+def chunk_from_parts(parts: ChunkParts) -> ChatGenerationChunk:
+    """The ``ChatGenerationChunk`` for :meth:`ChatChunkTranslator.parts` (what ``_stream`` yields)."""
+    content, additional, tool_chunks, info, usage = parts
+    if usage is None and not tool_chunks:
+        return text_chunk(content, additional, info)  # the common case: skips re-validation
+    return ChatGenerationChunk(
+        message=AIMessageChunk(
+            content=content,
+            additional_kwargs=additional,
+            tool_call_chunks=tool_chunks,
+            usage_metadata=usage,
+            chunk_position="last" if usage is not None else None,
+        ),
+        generation_info=info,
+    )
+
+
 class ChatChunkTranslator:
     """Translate the chunks of one chat answer, in order.
 
@@ -92,13 +120,17 @@ class ChatChunkTranslator:
         self._native_calls = False
 
     def translate(self, response: ChatResponse) -> ChatGenerationChunk:
+        return chunk_from_parts(self.parts(response))
+
+    def parts(self, response: ChatResponse) -> ChunkParts:
+        """What the next chunk says, before any LangChain object is built from it."""
         message = response.message
         content = message.content or ""
         if self._forced and not self._native_calls:
             self._held.append(content)
             content = ""
-        chunks = [self._tool_chunk(call) for call in message.tool_calls or []]
-        if chunks:
+        tool_chunks = [self._tool_chunk(call) for call in message.tool_calls or []]
+        if tool_chunks:
             self._native_calls = True
         additional: dict[str, Any] = {}
         if message.thinking:
@@ -107,25 +139,11 @@ class ChatChunkTranslator:
         logprobs = logprob_dicts(response.logprobs)
         if logprobs is not None:
             info = {"logprobs": logprobs}
-        if not response.done and not chunks:
-            return text_chunk(content, additional, info)  # the common case: skips re-validation
-        usage: UsageMetadata | None = None
-        position: Any = None
-        if response.done:
-            content += self._finish_forced(chunks)
-            info = {**final_metadata(response), **(info or {})}
-            usage = usage_metadata(response)
-            position = "last"
-        return ChatGenerationChunk(
-            message=AIMessageChunk(
-                content=content,
-                additional_kwargs=additional,
-                tool_call_chunks=chunks,
-                usage_metadata=usage,
-                chunk_position=position,
-            ),
-            generation_info=info,
-        )
+        if not response.done:
+            return ChunkParts(content, additional, tool_chunks, info, None)
+        content += self._finish_forced(tool_chunks)
+        info = {**final_metadata(response), **(info or {})}
+        return ChunkParts(content, additional, tool_chunks, info, usage_metadata(response))
 
     def _next_index(self, wanted: int | None) -> int:
         index = wanted if wanted is not None and wanted not in self._used_indices else None
@@ -134,7 +152,7 @@ class ChatChunkTranslator:
         self._used_indices.add(index)
         return index
 
-    def _tool_chunk(self, call: ToolCall) -> Any:
+    def _tool_chunk(self, call: ToolCall) -> ToolCallChunk:
         return tool_call_chunk(
             name=call.function.name,
             args=json.dumps(call.function.arguments, ensure_ascii=False),
@@ -142,7 +160,7 @@ class ChatChunkTranslator:
             index=self._next_index(call.function.index),
         )
 
-    def _finish_forced(self, chunks: list[Any]) -> str:
+    def _finish_forced(self, chunks: list[ToolCallChunk]) -> str:
         """At the end of a forced answer: the held JSON becomes a tool call (or, if it is not one,
         is handed back as text so nothing the model said is lost)."""
         if not self._forced:

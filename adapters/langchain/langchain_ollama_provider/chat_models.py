@@ -17,7 +17,6 @@ from typing import Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
-from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
 from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import PydanticOutputParser
@@ -28,10 +27,11 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import model_validator
 from typing_extensions import Self
 
+from ._answers import ChatAnswer
 from ._connection import SECRET_FIELDS, without_secrets
 from ._messages import to_ollama_messages
 from ._options import _GenerationSettings
-from ._responses import ChatChunkTranslator
+from ._responses import ChatChunkTranslator, chunk_from_parts
 from ._structured import (
     StrictJsonOutputParser,
     StrictKeyToolsParser,
@@ -175,11 +175,25 @@ class ChatOllama(_GenerationSettings, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if kwargs.get("stream", True) is False:
-            request, forced = self._chat_request(messages, stop, kwargs)
-            response = self.provider.chat(request.pop("messages"), stream=False, **request)
-            return generate_from_stream(iter([ChatChunkTranslator(forced).translate(response)]))
-        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        # Not generate_from_stream(self._stream(...)): the answer's parts are summed in lists and
+        # one message is built at the end (see _answers), and chunk objects are built only when a
+        # callback handler is there to receive them.
+        streamed = kwargs.get("stream", True) is not False
+        request, forced = self._chat_request(messages, stop, kwargs)
+        translator, answer = ChatChunkTranslator(forced), ChatAnswer()
+        messages_arg = request.pop("messages")
+        if not streamed:
+            answer.add(translator.parts(self.provider.chat(messages_arg, stream=False, **request)))
+            return answer.result()
+        handlers = run_manager is not None and bool(run_manager.handlers)
+        with self.provider.chat(messages_arg, stream=True, **request) as chunks:
+            for response in chunks:
+                parts = translator.parts(response)
+                answer.add(parts)
+                if handlers:
+                    chunk = chunk_from_parts(parts)
+                    cast(CallbackManagerForLLMRun, run_manager).on_llm_new_token(chunk.text, chunk=chunk)
+        return answer.result()
 
     async def _agenerate(
         self,
@@ -188,11 +202,25 @@ class ChatOllama(_GenerationSettings, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if kwargs.get("stream", True) is False:
-            request, forced = self._chat_request(messages, stop, kwargs)
-            response = await self.async_provider.chat(request.pop("messages"), stream=False, **request)
-            return generate_from_stream(iter([ChatChunkTranslator(forced).translate(response)]))
-        return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+        streamed = kwargs.get("stream", True) is not False
+        request, forced = self._chat_request(messages, stop, kwargs)
+        translator, answer = ChatChunkTranslator(forced), ChatAnswer()
+        messages_arg = request.pop("messages")
+        if not streamed:
+            response = await self.async_provider.chat(messages_arg, stream=False, **request)
+            answer.add(translator.parts(response))
+            return answer.result()
+        handlers = run_manager is not None and bool(run_manager.handlers)
+        async with await self.async_provider.chat(messages_arg, stream=True, **request) as chunks:
+            async for response in chunks:
+                parts = translator.parts(response)
+                answer.add(parts)
+                if handlers:
+                    chunk = chunk_from_parts(parts)
+                    await cast(AsyncCallbackManagerForLLMRun, run_manager).on_llm_new_token(
+                        chunk.text, chunk=chunk
+                    )
+        return answer.result()
 
     # -- tools and structured output -----------------------------------------------------------------
     def bind_tools(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import os
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr
@@ -113,13 +113,17 @@ class _OllamaConnection(BaseModel):
     @property
     def provider(self) -> OllamaProvider:
         """The synchronous core provider (built on first use, then reused)."""
-        if self._sync_provider is None:
-            self._sync_provider = OllamaProvider(config=self._config(asynchronous=False))
-        return self._sync_provider
+        # Read through __pydantic_private__: each plain read of a private attribute goes through
+        # pydantic's __getattr__ (~2 us), and this runs on every request.
+        provider = cast("dict[str, Any]", self.__pydantic_private__)["_sync_provider"]
+        if provider is None:
+            provider = self._sync_provider = OllamaProvider(config=self._config(asynchronous=False))
+        return cast(OllamaProvider, provider)
 
     @property
     def async_provider(self) -> AsyncOllamaProvider:
         """The asynchronous core provider (built on first use; works across event loops)."""
-        if self._async_provider is None:
-            self._async_provider = AsyncOllamaProvider(config=self._config(asynchronous=True))
-        return self._async_provider
+        provider = cast("dict[str, Any]", self.__pydantic_private__)["_async_provider"]
+        if provider is None:
+            provider = self._async_provider = AsyncOllamaProvider(config=self._config(asynchronous=True))
+        return cast(AsyncOllamaProvider, provider)

@@ -142,10 +142,18 @@ class _Shell:
         }
 
 
+def _close_all(slot: ClientSlot[httpx.Client]) -> None:
+    for client in slot.drain():
+        client.close()
+
+
 class SyncTransport(_Shell):
     def __init__(self, config: OllamaConfig, health: HealthTracker) -> None:
         super().__init__(config, health)
         self._slot: ClientSlot[httpx.Client] = ClientSlot(lambda: httpx.Client(**client_options(config)))
+        # A provider dropped without close() (adapters and notebooks rarely close theirs) closes its
+        # pooled connections when collected, instead of leaving open sockets to the garbage collector.
+        self._finalizer = weakref.finalize(self, _close_all, self._slot)
 
     def request(self, call: Call[T], *, retry: bool = True) -> T:
         """One request/response exchange, retried as the policy says."""
@@ -218,8 +226,7 @@ class SyncTransport(_Shell):
             client.close()
 
     def close(self) -> None:
-        for client in self._slot.drain():
-            client.close()
+        _close_all(self._slot)
 
 
 async def _close_when_loop_ends(slot: ClientSlot[httpx.AsyncClient]) -> AsyncGenerator[None, None]:

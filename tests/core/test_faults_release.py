@@ -8,6 +8,8 @@ pool would grow with every repetition. Both are counted here, over many repetiti
 from __future__ import annotations
 
 import asyncio
+import gc
+import warnings
 from typing import Any
 
 import httpx
@@ -161,3 +163,35 @@ async def test_cancel_the_task_iterating_a_stream(stalling: FaultServer, setting
         assert async_pool(provider) == 0
         assert stats.open == 0 and stats.closed_by_client == REPEAT
         assert await provider.version() == "0.12.6"
+
+
+def socket_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [
+        str(w.message)[:80] for w in caught if "socket" in str(w.message) or "transport" in str(w.message)
+    ]
+
+
+def test_a_provider_dropped_without_close_releases_its_connections(server: FaultServer) -> None:
+    # Adapters and notebooks rarely close providers: garbage collection must not leak sockets.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        provider = OllamaProvider(server.url, model="llama3.2")
+        provider.version()
+        assert "".join(c.message.content for c in provider.chat("hi", stream=True)) == "Hello"
+        del provider
+        gc.collect()
+    assert socket_warnings(caught) == []
+    stats = server.wait_for(lambda s: s.open == 0)
+    assert stats.accepted == 1 and stats.closed_by_client == 1
+
+
+async def test_an_async_provider_dropped_without_close_releases_its_connections(server: FaultServer) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        provider = AsyncOllamaProvider(server.url)
+        await provider.version()
+        del provider
+        gc.collect()
+        stats = await async_wait_for(server, lambda s: s.open == 0)  # closed on this (running) loop
+    assert socket_warnings(caught) == []
+    assert stats.accepted == 1 and stats.closed_by_client == 1

@@ -47,6 +47,7 @@ from llama_index.core.types import PydanticProgramMode
 from ollama_provider import AsyncOllamaProvider, OllamaError, OllamaProvider
 from ollama_provider.payloads import decode_arguments
 
+from .construction import FastConstruction, plain_arguments
 from .messages import to_ollama_messages
 from .model_info import ModelFacts
 from .request import build_chat_kwargs
@@ -150,6 +151,40 @@ class Ollama(FunctionCallingLLM):
     ) -> None:
         """``provider`` / ``async_provider`` share existing core providers (and their connection
         pools); ``client_kwargs`` go to the httpx clients the core builds (``verify``, ``transport``...)."""
+        private = {
+            "_provider": provider,
+            "_async_provider": async_provider,
+            "_client_kwargs": dict(client_kwargs or {}),
+            "_facts": None,
+        }
+        # The usual case, plain arguments, skips re-validation (see construction.py): the first such
+        # construction is validated and teaches the template, later ones copy it.
+        plain: dict[str, Any] | None = None
+        if (
+            not kwargs
+            and _FAST_CONSTRUCTION.ready_for(self)
+            and plain_arguments(
+                model, base_url, temperature, context_window, request_timeout, prompt_key, json_mode,
+                additional_kwargs, is_function_calling_model, keep_alive, thinking, headers, retries,
+            )
+        ):  # fmt: skip
+            plain = {
+                "base_url": base_url,
+                "model": model,
+                "temperature": temperature,
+                "context_window": context_window,
+                "request_timeout": request_timeout,
+                "prompt_key": prompt_key,
+                "json_mode": json_mode,
+                "additional_kwargs": {},
+                "is_function_calling_model": is_function_calling_model,
+                "keep_alive": keep_alive,
+                "thinking": thinking,
+                "headers": headers,
+                "retries": retries,
+            }
+            if _FAST_CONSTRUCTION.build(self, plain, private):
+                return
         super().__init__(
             model=model,
             base_url=base_url,
@@ -169,6 +204,8 @@ class Ollama(FunctionCallingLLM):
         self._provider = provider
         self._async_provider = async_provider
         self._client_kwargs = dict(client_kwargs or {})
+        if plain is not None:
+            _FAST_CONSTRUCTION.learn(self, plain, private)
 
     @classmethod
     def class_name(cls) -> str:
@@ -552,3 +589,6 @@ class _PartialObjects:
 
     def finish(self) -> Any:
         return parse_structured(self.output_cls, self.text)
+
+
+_FAST_CONSTRUCTION = FastConstruction(Ollama)

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fault_server import FaultServer
+from .fault_server import FaultServer
 
 from ollama_provider import AsyncOllamaProvider, OllamaConfig, OllamaProvider
 from ollama_provider.retry import RetryPolicy

@@ -9,7 +9,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from fault_server import VERSION, FaultServer
+from .fault_server import VERSION, FaultServer
 
 from ollama_provider import AsyncOllamaProvider, OllamaProvider
 

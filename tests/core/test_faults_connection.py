@@ -16,7 +16,7 @@ import pytest
 from ollama_provider import AsyncOllamaProvider, OllamaConnectionError, OllamaProvider, OllamaTimeoutError
 
 if TYPE_CHECKING:
-    from conftest import MockProviders
+    from .conftest import MockProviders
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from fault_server import VERSION, FaultServer, chat_chunk
+from .fault_server import VERSION, FaultServer, chat_chunk
 
 from ollama_provider import (
     AsyncOllamaProvider,
@@ -19,7 +19,7 @@ from ollama_provider import (
 )
 
 if TYPE_CHECKING:
-    from conftest import MockProviders
+    from .conftest import MockProviders
 
 
 class Switchable:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fault_server import Exchange, FaultServer, progress_line
+from .fault_server import Exchange, FaultServer, progress_line
 
 from ollama_provider import (
     AsyncOllamaProvider,

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fault_server import Exchange, FaultServer, Stats, chat_chunk
+from .fault_server import Exchange, FaultServer, Stats, chat_chunk
 
 from ollama_provider import AsyncOllamaProvider, ChatResponse, OllamaProvider
 

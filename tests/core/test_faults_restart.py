@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fault_server import Exchange, FaultServer, ollama_like
+from .fault_server import Exchange, FaultServer, ollama_like
 
 from ollama_provider import AsyncOllamaProvider, OllamaConnectionError, OllamaProvider
 

@@ -23,7 +23,7 @@ from ollama_provider import (
 from ollama_provider.retry import MAX_RETRY_AFTER
 
 if TYPE_CHECKING:
-    from conftest import MockProviders
+    from .conftest import MockProviders
 
 BUSY = "server busy, please try again.  maximum pending requests exceeded"  # Ollama's text, two spaces
 CHAT_OK = {

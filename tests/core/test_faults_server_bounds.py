@@ -7,7 +7,7 @@ import threading
 
 import httpx
 import pytest
-from fault_server import Exchange, FaultServer
+from .fault_server import Exchange, FaultServer
 
 
 def test_stop_joins_every_thread_even_with_a_stalled_connection() -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from fault_server import Exchange, FaultServer, chat_chunk
+from .fault_server import Exchange, FaultServer, chat_chunk
 
 from ollama_provider import (
     AsyncOllamaProvider,
@@ -25,7 +25,7 @@ from ollama_provider import (
 )
 
 if TYPE_CHECKING:
-    from conftest import MockProviders
+    from .conftest import MockProviders
 
 READ_TIMEOUT = 0.3
 

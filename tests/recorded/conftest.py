@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from refusing_transport import RefusingTransport
+from .refusing_transport import RefusingTransport
 
 from ollama_provider import OllamaProvider
 

@@ -6,7 +6,7 @@
 ...     client.post("http://ollama.invalid/api/chat", json={"model": "m"})
 Traceback (most recent call last):
 ...
-refusing_transport.Refused: POST /api/chat reached the transport
+tests.recorded.refusing_transport.Refused: POST /api/chat reached the transport
 >>> transport.requests[0].content
 b'{"model":"m"}'
 """

@@ -8,7 +8,7 @@ The failures (too long with ``truncate=False``, unknown model, chat model) are i
 from __future__ import annotations
 
 import pytest
-from api_scenarios import LONG_TEXT, MINILM, l2_norm
+from .api_scenarios import LONG_TEXT, MINILM, l2_norm
 
 from ollama_provider import AsyncOllamaProvider, OllamaProvider
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from api_scenarios import GEMMA, GREEDY, LONG_TEXT, MINILM, MISSING, ONE_PIXEL_PNG, SMOLLM, WEATHER_TOOL
-from refusing_transport import Refused, RefusingTransport
+from .api_scenarios import GEMMA, GREEDY, LONG_TEXT, MINILM, MISSING, ONE_PIXEL_PNG, SMOLLM, WEATHER_TOOL
+from .refusing_transport import Refused, RefusingTransport
 from vcr.cassette import Cassette
 
 from ollama_provider import (

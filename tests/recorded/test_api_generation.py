@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from api_scenarios import GEMMA, GREEDY, PERSON_SCHEMA, SMOLLM, SMOLLM_THINK, think_history
+from .api_scenarios import GEMMA, GREEDY, PERSON_SCHEMA, SMOLLM, SMOLLM_THINK, think_history
 
 from ollama_provider import AsyncOllamaProvider, ChatResponse, GenerateResponse, OllamaProvider
 

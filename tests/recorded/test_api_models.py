@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from api_scenarios import GEMMA, MINILM, SMOLLM, SMOLLM_PARALLEL, SMOLLM_THINK, SMOLLM_TOOLS
+from .api_scenarios import GEMMA, MINILM, SMOLLM, SMOLLM_PARALLEL, SMOLLM_THINK, SMOLLM_TOOLS
 
 from ollama_provider import AsyncOllamaProvider, ModelNotFoundError, OllamaProvider, ProgressResponse
 

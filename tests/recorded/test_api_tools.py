@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from api_scenarios import (
+from .api_scenarios import (
     GREEDY,
     ONE_CALL_FORMAT,
     SMOLLM,

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
-
-from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
+from typing import TYPE_CHECKING, Any
 
 from .errors import OllamaError, ServerBusyError
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 #: A server asking us to wait longer than this gets this long: the caller's time matters too.
 MAX_RETRY_AFTER = 30.0
@@ -41,15 +42,21 @@ class RetryPolicy:
             wait = max(wait, min(exc.retry_after, MAX_RETRY_AFTER))
         return wait
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        return self.wait_seconds(state.attempt_number, exc)
+    def retries_kwargs(self) -> dict[str, Any]:
+        """``tenacity.Retrying`` / ``AsyncRetrying`` arguments for the attempts after a failed first one.
 
-    def tenacity_kwargs(self) -> dict[str, Any]:
-        """Arguments for ``tenacity.Retrying`` / ``AsyncRetrying``: the same policy for both."""
+        The first attempt runs outside tenacity, so the common case (it works) costs nothing;
+        attempt numbers here start at 2, and the wait before attempt 2 is the caller's.
+        """
+        from tenacity import retry_if_exception, stop_after_attempt  # imported once retrying starts
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            return self.wait_seconds(state.attempt_number + 1, exc)
+
         return {
-            "stop": stop_after_attempt(self.retries + 1),
-            "wait": self._wait,
+            "stop": stop_after_attempt(self.retries),
+            "wait": wait,
             "retry": retry_if_exception(is_retryable),
             "reraise": True,
         }

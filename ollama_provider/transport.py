@@ -7,15 +7,15 @@ Everything that is not I/O (bodies, decoding, error mapping, retry decisions) li
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from ipaddress import ip_address
 from time import perf_counter
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import AsyncRetrying, Retrying
 
 from . import __version__
 from .config import OllamaConfig
@@ -32,6 +32,7 @@ from .protocol import Call, StreamReader, decode_body, error_from_response
 from .retry import RetryPolicy
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 START_HINT = "Is Ollama running? Start it with `ollama serve` (or open the Ollama app), or set OLLAMA_HOST."
 #: Failures after which the pool's idle keep-alive connections are suspect (server restarted...).
@@ -97,7 +98,13 @@ class _Shell:
     def __init__(self, config: OllamaConfig, health: HealthTracker) -> None:
         self.config = config
         self.health = health
-        self._retry = RetryPolicy(config.retries, config.backoff_base, config.backoff_max).tenacity_kwargs()
+        self._policy = RetryPolicy(config.retries, config.backoff_base, config.backoff_max)
+
+    def _first_wait(self, error: OllamaError, retry: bool) -> float:
+        """Seconds to wait after a failed first attempt before retrying; re-raises if not retried."""
+        if not (retry and error.retryable and self.config.retries):
+            raise error
+        return self._policy.wait_seconds(1, error)
 
     def _failure(
         self, exc: httpx.HTTPError, slot: ClientSlot[Any], client: Any, *, streaming: bool = False
@@ -157,11 +164,20 @@ class SyncTransport(_Shell):
 
     def request(self, call: Call[T], *, retry: bool = True) -> T:
         """One request/response exchange, retried as the policy says."""
-        if not retry:
-            return self._request_once(call)
-        for attempt in Retrying(**self._retry):
+        answer: T = self._retried(self._request_once, call, retry)
+        return answer
+
+    def _retried(self, attempt_once: Callable[[Call[Any]], R], call: Call[Any], retry: bool) -> R:
+        # The first attempt runs bare: the common case (it works) pays nothing for retrying.
+        try:
+            return attempt_once(call)
+        except OllamaError as error:
+            time.sleep(self._first_wait(error, retry))
+        from tenacity import Retrying  # only once something failed: it is slow to import
+
+        for attempt in Retrying(**self._policy.retries_kwargs()):
             with attempt:
-                return self._request_once(call)
+                return attempt_once(call)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     def _request_once(self, call: Call[T]) -> T:
@@ -194,10 +210,7 @@ class SyncTransport(_Shell):
             self._close(self._slot.release(client))
 
     def _open(self, call: Call[Any]) -> tuple[httpx.Client, httpx.Response]:
-        for attempt in Retrying(**self._retry):
-            with attempt:
-                return self._open_once(call)
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+        return self._retried(self._open_once, call, True)
 
     def _open_once(self, call: Call[Any]) -> tuple[httpx.Client, httpx.Response]:
         client = self._slot.acquire()
@@ -267,11 +280,21 @@ class AsyncTransport(_Shell):
         return slot
 
     async def request(self, call: Call[T], *, retry: bool = True) -> T:
-        if not retry:
-            return await self._request_once(call)
-        async for attempt in AsyncRetrying(**self._retry):
+        answer: T = await self._retried(self._request_once, call, retry)
+        return answer
+
+    async def _retried(
+        self, attempt_once: Callable[[Call[Any]], Awaitable[R]], call: Call[Any], retry: bool
+    ) -> R:
+        try:
+            return await attempt_once(call)
+        except OllamaError as error:
+            await asyncio.sleep(self._first_wait(error, retry))
+        from tenacity import AsyncRetrying
+
+        async for attempt in AsyncRetrying(**self._policy.retries_kwargs()):
             with attempt:
-                return await self._request_once(call)
+                return await attempt_once(call)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     async def _request_once(self, call: Call[T]) -> T:
@@ -314,10 +337,7 @@ class AsyncTransport(_Shell):
     async def _open(
         self, call: Call[Any]
     ) -> tuple[ClientSlot[httpx.AsyncClient], httpx.AsyncClient, httpx.Response]:
-        async for attempt in AsyncRetrying(**self._retry):
-            with attempt:
-                return await self._open_once(call)
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+        return await self._retried(self._open_once, call, True)
 
     async def _open_once(
         self, call: Call[Any]

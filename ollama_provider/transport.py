@@ -7,6 +7,9 @@ Everything that is not I/O (bodies, decoding, error mapping, retry decisions) li
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
+import ssl
 import time
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
@@ -49,9 +52,19 @@ def _is_loopback(base_url: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=8)
+def _ssl_context(trust_env: bool, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    # httpx loads the CA bundle anew for every client (~50 ms); one context serves them all.
+    # The SSL_CERT_* values are part of the cache key so that changing them still takes effect.
+    return httpx.create_ssl_context(trust_env=trust_env)
+
+
 def client_options(config: OllamaConfig) -> dict[str, Any]:
     """Keyword arguments for ``httpx.Client`` / ``httpx.AsyncClient``."""
+    trust_env = config.trust_env and not _is_loopback(config.base_url)
+    verify = _ssl_context(trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
     return {
+        "verify": verify,
         "base_url": config.base_url,
         "timeout": httpx.Timeout(config.timeout, connect=config.connect_timeout),
         "limits": httpx.Limits(
@@ -59,7 +72,7 @@ def client_options(config: OllamaConfig) -> dict[str, Any]:
         ),
         "headers": {"user-agent": f"ollama-provider/{__version__}", **config.headers},
         # Like the Ollama CLI, never send loopback traffic through HTTP(S)_PROXY.
-        "trust_env": config.trust_env and not _is_loopback(config.base_url),
+        "trust_env": trust_env,
         **config.client_kwargs,
     }
 

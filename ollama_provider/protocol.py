@@ -66,6 +66,7 @@ class Call(Generic[T]):
     model: str | None = None
     text: bool = False
     headers: Mapping[str, str] = field(default_factory=dict)
+    retry: bool = True
 
     def encoded_body(self) -> bytes | None:
         return None if self.body is None else orjson.dumps(self.body)

@@ -19,31 +19,27 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, overload
 
-from . import calls
+from . import calls, steps
 from .config import OllamaConfig
 from .errors import (
-    ContextLengthError,
     IncompleteStreamError,
     InvalidResponseError,
     ModelNotFoundError,
     OllamaConnectionError,
-    OllamaError,
     OllamaResponseError,
     OllamaTimeoutError,
 )
 from .health import HealthTracker
-from .models import closest_models, find_model
 from .payloads import KeepAlive
 from .protocol import Call
+from .steps import adrive, drive
 from .streams import AsyncStream, Stream
 from .transport import AsyncTransport, SyncTransport
 from .types import (
     ChatResponse,
-    EmbedResponse,
     GenerateResponse,
     HealthStatus,
     ModelInfo,
@@ -107,34 +103,11 @@ class _ProviderBase:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(host={self.config.base_url!r}, model={self.config.model!r})"
 
-    def _missing(self, name: str, installed: list[ModelInfo]) -> ModelNotFoundError:
-        names = [m.name for m in installed]
-        return ModelNotFoundError(
-            f"model '{name}' is not installed on {self.config.base_url}",
-            model=name,
-            suggestions=closest_models(names, name),
-        )
-
     def _embed_split(
         self, input: str | Sequence[str], batch_size: int | None
     ) -> tuple[list[tuple[int, list[str]]], bool]:
         texts, single = calls.embed_inputs(input)
         return calls.batches(texts, batch_size or self.config.embed_batch_size), single
-
-    @staticmethod
-    def _checked_vectors(response: EmbedResponse, expected: int) -> list[Vector]:
-        if len(response.embeddings) != expected:
-            raise InvalidResponseError(
-                f"asked for {expected} embeddings, the server returned {len(response.embeddings)}"
-            )
-        return response.embeddings
-
-    def _health_report(
-        self, started: float, version: str | None, models: int | None, error: OllamaError | None
-    ) -> HealthStatus:
-        return self.health.report(
-            latency=perf_counter() - started, version=version, models=models, error=error
-        )
 
 
 class OllamaProvider(_ProviderBase):
@@ -151,27 +124,19 @@ class OllamaProvider(_ProviderBase):
         self._transport = SyncTransport(self.config, self.health)
 
     # -- running calls -------------------------------------------------------------------------
-    def _run(self, call: Call[T], *, retry: bool = True) -> T:
+    def _run(self, call: Call[T]) -> T:
         try:
-            return self._transport.request(call, retry=retry)
+            return self._transport.request(call)
         except ModelNotFoundError as error:
-            self._suggest(error)
+            drive(steps.suggest_models(error), self._run)
             raise
 
     def _stream(self, call: Call[Any]) -> Iterator[Any]:
         try:
             yield from self._transport.stream(call)
         except ModelNotFoundError as error:
-            self._suggest(error)
+            drive(steps.suggest_models(error), self._run)
             raise
-
-    def _suggest(self, error: ModelNotFoundError) -> None:
-        if error.model and not error.suggestions:
-            try:
-                names = [m.name for m in self._run(calls.list_models(), retry=False)]
-            except OllamaError:
-                return
-            error.suggestions = closest_models(names, error.model)
 
     # -- generation ----------------------------------------------------------------------------
     @overload
@@ -277,26 +242,14 @@ class OllamaProvider(_ProviderBase):
     ) -> Vector | list[Vector]:
         """One vector for a string, a list of vectors for a list (sent in batches of ``batch_size``)."""
         parts, single = self._embed_split(input, batch_size)
-        vectors = [v for offset, batch in parts for v in self._embed_batch(offset, batch, model, kwargs)]
+        vectors = [
+            vector
+            for offset, batch in parts
+            for vector in drive(
+                steps.embed_batch(self.config, offset, batch, model=model, **kwargs), self._run
+            )
+        ]
         return vectors[0] if single else vectors
-
-    def _embed_batch(
-        self, offset: int, batch: list[str], model: str | None, kwargs: EmbedOptions
-    ) -> list[Vector]:
-        try:
-            response = self._run(calls.embed(self.config, batch, model=model, **kwargs))
-        except ContextLengthError as error:
-            error.index = offset + (self._overflowing(batch, model, kwargs) if len(batch) > 1 else 0)
-            raise
-        return self._checked_vectors(response, len(batch))
-
-    def _overflowing(self, batch: list[str], model: str | None, kwargs: EmbedOptions) -> int:
-        for i, text in enumerate(batch):
-            try:
-                self._run(calls.embed(self.config, [text], model=model, **kwargs))
-            except ContextLengthError:
-                return i
-        return 0
 
     # -- models --------------------------------------------------------------------------------
     def list_models(self) -> list[ModelInfo]:
@@ -386,15 +339,10 @@ class OllamaProvider(_ProviderBase):
     def ensure_model(self, name: str, *, pull: bool = False, progress: ProgressCallback | None = None) -> str:
         """Return the installed name of ``name``; pull it first if missing and ``pull`` is set,
         else raise :class:`ModelNotFoundError` listing the closest installed names."""
-        calls.show_model(name)  # validates the name before any I/O
-        installed = self.list_models()
-        found = find_model((m.name for m in installed), name)
-        if found is not None:
-            return found
-        if not pull:
-            raise self._missing(name, installed)
-        self.pull_model(name, progress=progress)
-        return name
+        found = drive(steps.installed_name(self.config, name, pull=pull), self._run)
+        if found is None:
+            self.pull_model(name, progress=progress)
+        return found or name
 
     def blob_exists(self, digest: str) -> bool:
         """Whether the server has a blob (``sha256:<hex>``)."""
@@ -414,15 +362,7 @@ class OllamaProvider(_ProviderBase):
 
     def check_health(self) -> HealthStatus:
         """Version, model count and latency; never raises (a failure is reported in the status)."""
-        started = perf_counter()
-        version: str | None = None
-        try:
-            version = self._run(calls.version(), retry=False)
-            return self._health_report(
-                started, version, len(self._run(calls.list_models(), retry=False)), None
-            )
-        except OllamaError as error:
-            return self._health_report(started, version, None, error)
+        return drive(steps.check_health(self.health), self._run)
 
     # -- lifetime ------------------------------------------------------------------------------
     def close(self) -> None:
@@ -459,11 +399,11 @@ class AsyncOllamaProvider(_ProviderBase):
         super().__init__(host, config=config, **settings)
         self._transport = AsyncTransport(self.config, self.health)
 
-    async def _run(self, call: Call[T], *, retry: bool = True) -> T:
+    async def _run(self, call: Call[T]) -> T:
         try:
-            return await self._transport.request(call, retry=retry)
+            return await self._transport.request(call)
         except ModelNotFoundError as error:
-            await self._suggest(error)
+            await adrive(steps.suggest_models(error), self._run)
             raise
 
     async def _stream(self, call: Call[Any]) -> AsyncGenerator[Any, None]:
@@ -472,18 +412,10 @@ class AsyncOllamaProvider(_ProviderBase):
             async for chunk in chunks:
                 yield chunk
         except ModelNotFoundError as error:
-            await self._suggest(error)
+            await adrive(steps.suggest_models(error), self._run)
             raise
         finally:
             await chunks.aclose()
-
-    async def _suggest(self, error: ModelNotFoundError) -> None:
-        if error.model and not error.suggestions:
-            try:
-                names = [m.name for m in await self._run(calls.list_models(), retry=False)]
-            except OllamaError:
-                return
-            error.suggestions = closest_models(names, error.model)
 
     @overload
     async def chat(
@@ -589,29 +521,13 @@ class AsyncOllamaProvider(_ProviderBase):
 
         async def run(offset: int, batch: list[str]) -> list[Vector]:
             async with gate:
-                return await self._embed_batch(offset, batch, model, kwargs)
+                return await adrive(
+                    steps.embed_batch(self.config, offset, batch, model=model, **kwargs), self._run
+                )
 
         results = await asyncio.gather(*(run(offset, batch) for offset, batch in parts))
         vectors = [v for batch_vectors in results for v in batch_vectors]
         return vectors[0] if single else vectors
-
-    async def _embed_batch(
-        self, offset: int, batch: list[str], model: str | None, kwargs: EmbedOptions
-    ) -> list[Vector]:
-        try:
-            response = await self._run(calls.embed(self.config, batch, model=model, **kwargs))
-        except ContextLengthError as error:
-            error.index = offset + (await self._overflowing(batch, model, kwargs) if len(batch) > 1 else 0)
-            raise
-        return self._checked_vectors(response, len(batch))
-
-    async def _overflowing(self, batch: list[str], model: str | None, kwargs: EmbedOptions) -> int:
-        for i, text in enumerate(batch):
-            try:
-                await self._run(calls.embed(self.config, [text], model=model, **kwargs))
-            except ContextLengthError:
-                return i
-        return 0
 
     async def list_models(self) -> list[ModelInfo]:
         return await self._run(calls.list_models())
@@ -693,15 +609,10 @@ class AsyncOllamaProvider(_ProviderBase):
         self, name: str, *, pull: bool = False, progress: ProgressCallback | None = None
     ) -> str:
         """See :meth:`OllamaProvider.ensure_model`."""
-        calls.show_model(name)
-        installed = await self.list_models()
-        found = find_model((m.name for m in installed), name)
-        if found is not None:
-            return found
-        if not pull:
-            raise self._missing(name, installed)
-        await self.pull_model(name, progress=progress)
-        return name
+        found = await adrive(steps.installed_name(self.config, name, pull=pull), self._run)
+        if found is None:
+            await self.pull_model(name, progress=progress)
+        return found or name
 
     async def blob_exists(self, digest: str) -> bool:
         try:
@@ -718,14 +629,7 @@ class AsyncOllamaProvider(_ProviderBase):
         return await self._run(calls.raw_request(method, path, json))
 
     async def check_health(self) -> HealthStatus:
-        started = perf_counter()
-        version: str | None = None
-        try:
-            version = await self._run(calls.version(), retry=False)
-            models = await self._run(calls.list_models(), retry=False)
-            return self._health_report(started, version, len(models), None)
-        except OllamaError as error:
-            return self._health_report(started, version, None, error)
+        return await adrive(steps.check_health(self.health), self._run)
 
     async def close(self) -> None:
         await self._transport.aclose()

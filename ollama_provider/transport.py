@@ -113,9 +113,9 @@ class _Shell:
         self.health = health
         self._policy = RetryPolicy(config.retries, config.backoff_base, config.backoff_max)
 
-    def _first_wait(self, error: OllamaError, retry: bool) -> float:
+    def _first_wait(self, error: OllamaError, call: Call[Any]) -> float:
         """Seconds to wait after a failed first attempt before retrying; re-raises if not retried."""
-        if not (retry and error.retryable and self.config.retries):
+        if not (call.retry and error.retryable and self.config.retries):
             raise error
         return self._policy.wait_seconds(1, error)
 
@@ -175,17 +175,17 @@ class SyncTransport(_Shell):
         # pooled connections when collected, instead of leaving open sockets to the garbage collector.
         self._finalizer = weakref.finalize(self, _close_all, self._slot)
 
-    def request(self, call: Call[T], *, retry: bool = True) -> T:
+    def request(self, call: Call[T]) -> T:
         """One request/response exchange, retried as the policy says."""
-        answer: T = self._retried(self._request_once, call, retry)
+        answer: T = self._retried(self._request_once, call)
         return answer
 
-    def _retried(self, attempt_once: Callable[[Call[Any]], R], call: Call[Any], retry: bool) -> R:
+    def _retried(self, attempt_once: Callable[[Call[Any]], R], call: Call[Any]) -> R:
         # The first attempt runs bare: the common case (it works) pays nothing for retrying.
         try:
             return attempt_once(call)
         except OllamaError as error:
-            time.sleep(self._first_wait(error, retry))
+            time.sleep(self._first_wait(error, call))
         from tenacity import Retrying  # only once something failed: it is slow to import
 
         for attempt in Retrying(**self._policy.retries_kwargs()):
@@ -223,7 +223,7 @@ class SyncTransport(_Shell):
             self._close(self._slot.release(client))
 
     def _open(self, call: Call[Any]) -> tuple[httpx.Client, httpx.Response]:
-        return self._retried(self._open_once, call, True)
+        return self._retried(self._open_once, call)
 
     def _open_once(self, call: Call[Any]) -> tuple[httpx.Client, httpx.Response]:
         client = self._slot.acquire()
@@ -292,17 +292,17 @@ class AsyncTransport(_Shell):
             await closer.asend(None)  # first step: registers it with the loop's shutdown
         return slot
 
-    async def request(self, call: Call[T], *, retry: bool = True) -> T:
-        answer: T = await self._retried(self._request_once, call, retry)
+    async def request(self, call: Call[T]) -> T:
+        answer: T = await self._retried(self._request_once, call)
         return answer
 
     async def _retried(
-        self, attempt_once: Callable[[Call[Any]], Awaitable[R]], call: Call[Any], retry: bool
+        self, attempt_once: Callable[[Call[Any]], Awaitable[R]], call: Call[Any]
     ) -> R:
         try:
             return await attempt_once(call)
         except OllamaError as error:
-            await asyncio.sleep(self._first_wait(error, retry))
+            await asyncio.sleep(self._first_wait(error, call))
         from tenacity import AsyncRetrying
 
         async for attempt in AsyncRetrying(**self._policy.retries_kwargs()):
@@ -350,7 +350,7 @@ class AsyncTransport(_Shell):
     async def _open(
         self, call: Call[Any]
     ) -> tuple[ClientSlot[httpx.AsyncClient], httpx.AsyncClient, httpx.Response]:
-        return await self._retried(self._open_once, call, True)
+        return await self._retried(self._open_once, call)
 
     async def _open_once(
         self, call: Call[Any]

@@ -16,10 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-from .fault_server import FaultServer
 
 from ollama_provider import AsyncOllamaProvider, OllamaConfig, OllamaProvider
 from ollama_provider.retry import RetryPolicy
+
+from .fault_server import FaultServer
 
 #: Real retries, negligible waits: a test with three retries still takes milliseconds.
 FAST: dict[str, Any] = {"retries": 2, "backoff_base": 0.001, "backoff_max": 0.002}

@@ -9,9 +9,9 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .fault_server import VERSION, FaultServer
-
 from ollama_provider import AsyncOllamaProvider, OllamaProvider
+
+from .fault_server import VERSION, FaultServer
 
 THREADS = 8
 CALLS_PER_THREAD = 10

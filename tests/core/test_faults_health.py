@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from .fault_server import VERSION, FaultServer, chat_chunk
 
 from ollama_provider import (
     AsyncOllamaProvider,
@@ -17,6 +16,8 @@ from ollama_provider import (
     OllamaResponseError,
     StreamError,
 )
+
+from .fault_server import VERSION, FaultServer, chat_chunk
 
 if TYPE_CHECKING:
     from .conftest import MockProviders

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from .fault_server import Exchange, FaultServer, progress_line
 
 from ollama_provider import (
     AsyncOllamaProvider,
@@ -14,6 +13,8 @@ from ollama_provider import (
     OllamaResponseError,
     ProgressResponse,
 )
+
+from .fault_server import Exchange, FaultServer, progress_line
 
 
 def dropping_pulls(drops: int) -> Any:

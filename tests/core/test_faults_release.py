@@ -14,9 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from .fault_server import Exchange, FaultServer, Stats, chat_chunk
 
 from ollama_provider import AsyncOllamaProvider, ChatResponse, OllamaProvider
+
+from .fault_server import Exchange, FaultServer, Stats, chat_chunk
 
 REPEAT = 12
 

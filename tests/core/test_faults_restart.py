@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from .fault_server import Exchange, FaultServer, ollama_like
 
 from ollama_provider import AsyncOllamaProvider, OllamaConnectionError, OllamaProvider
+
+from .fault_server import Exchange, FaultServer, ollama_like
 
 
 def drop_reused_connections(exchange: Exchange) -> None:

@@ -7,6 +7,7 @@ import threading
 
 import httpx
 import pytest
+
 from .fault_server import Exchange, FaultServer
 
 

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from .fault_server import Exchange, FaultServer, chat_chunk
 
 from ollama_provider import (
     AsyncOllamaProvider,
@@ -23,6 +22,8 @@ from ollama_provider import (
     OllamaTimeoutError,
     StreamError,
 )
+
+from .fault_server import Exchange, FaultServer, chat_chunk
 
 if TYPE_CHECKING:
     from .conftest import MockProviders

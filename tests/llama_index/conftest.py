@@ -64,10 +64,15 @@ def vcr_config(vcr_config: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def _restore_settings() -> Iterator[None]:
-    """Tests set ``Settings.llm`` / ``Settings.embed_model``: put the previous values back."""
-    llm, embed_model = Settings._llm, Settings._embed_model
+    """Tests set ``Settings.llm`` / ``Settings.embed_model``: put the previous values back.
+
+    A global callback manager left by an earlier test (any ``VectorStoreIndex`` creates one) would
+    make every new ``CallbackManager([])`` share its handler list: each test starts without one.
+    """
+    llm, embed_model, callbacks = Settings._llm, Settings._embed_model, Settings._callback_manager
+    Settings._callback_manager = None
     yield
-    Settings._llm, Settings._embed_model = llm, embed_model
+    Settings._llm, Settings._embed_model, Settings._callback_manager = llm, embed_model, callbacks
 
 
 # --------------------------------------------------------------------------- synthetic servers

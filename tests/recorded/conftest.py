@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from .refusing_transport import RefusingTransport
 
 from ollama_provider import OllamaProvider
+
+from .refusing_transport import RefusingTransport
 
 #: The cassette that answers GET /api/tags when a recording lacks it (see model_suggestions).
 TAGS_CASSETTE = "api/tags.yaml"

@@ -8,9 +8,10 @@ The failures (too long with ``truncate=False``, unknown model, chat model) are i
 from __future__ import annotations
 
 import pytest
-from .api_scenarios import LONG_TEXT, MINILM, l2_norm
 
 from ollama_provider import AsyncOllamaProvider, OllamaProvider
+
+from .api_scenarios import LONG_TEXT, MINILM, l2_norm
 
 SKY = "The sky is blue."
 #: The first values of the recorded vector of SKY (all-minilm, 384 dimensions).

@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from .api_scenarios import GEMMA, GREEDY, LONG_TEXT, MINILM, MISSING, ONE_PIXEL_PNG, SMOLLM, WEATHER_TOOL
-from .refusing_transport import Refused, RefusingTransport
 from vcr.cassette import Cassette
 
 from ollama_provider import (
@@ -29,6 +27,9 @@ from ollama_provider import (
     StreamError,
     UnsupportedCapabilityError,
 )
+
+from .api_scenarios import GEMMA, GREEDY, LONG_TEXT, MINILM, MISSING, ONE_PIXEL_PNG, SMOLLM, WEATHER_TOOL
+from .refusing_transport import Refused, RefusingTransport
 
 MULTIMODAL = "Multimodal data provided, but model does not support multimodal requests."
 REGISTRY_UNREACHABLE = (

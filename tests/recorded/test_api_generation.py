@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from .api_scenarios import GEMMA, GREEDY, PERSON_SCHEMA, SMOLLM, SMOLLM_THINK, think_history
 
 from ollama_provider import AsyncOllamaProvider, ChatResponse, GenerateResponse, OllamaProvider
+
+from .api_scenarios import GEMMA, GREEDY, PERSON_SCHEMA, SMOLLM, SMOLLM_THINK, think_history
 
 
 def _chat_text(chunks: list[ChatResponse]) -> str:

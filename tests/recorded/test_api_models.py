@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from .api_scenarios import GEMMA, MINILM, SMOLLM, SMOLLM_PARALLEL, SMOLLM_THINK, SMOLLM_TOOLS
 
 from ollama_provider import AsyncOllamaProvider, ModelNotFoundError, OllamaProvider, ProgressResponse
+
+from .api_scenarios import GEMMA, MINILM, SMOLLM, SMOLLM_PARALLEL, SMOLLM_THINK, SMOLLM_TOOLS
 
 #: The installed models of the recordings, newest first, as /api/tags lists them.
 INSTALLED = [MINILM, SMOLLM_PARALLEL, SMOLLM_THINK, SMOLLM_TOOLS, SMOLLM, GEMMA]

@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from ollama_provider import Message, OllamaProvider, ToolCall
+
 from .api_scenarios import (
     GREEDY,
     ONE_CALL_FORMAT,
@@ -20,8 +23,6 @@ from .api_scenarios import (
     WEATHER_TOOL,
     get_weather,
 )
-
-from ollama_provider import Message, OllamaProvider, ToolCall
 
 
 def _calls(tool_calls: list[ToolCall] | None) -> list[tuple[str | None, int | None, str, dict[str, object]]]:

@@ -16,43 +16,10 @@ from langchain_ollama_provider import ChatOllama, OllamaEmbeddings, OllamaLLM
 
 from ollama_provider import ModelNotFoundError, OllamaResponseError, UnsupportedCapabilityError
 
-WEATHER_TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Get the current weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string", "description": "City name"}},
-            "required": ["city"],
-        },
-    },
-}
-CALL_FORMAT: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "name": {"type": "string", "enum": ["get_weather"]},
-        "arguments": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-    "required": ["name", "arguments"],
-}
-PARALLEL_FORMAT: dict[str, Any] = {
-    "type": "array",
-    "minItems": 2,
-    "maxItems": 2,
-    "items": {
-        "type": "object",
-        "properties": {
-            "name": {"type": "string", "enum": ["get_weather"]},
-            "arguments": {
-                "type": "object",
-                "properties": {"city": {"type": "string", "enum": ["Paris", "Tokyo"]}},
-                "required": ["city"],
-            },
-        },
-        "required": ["name", "arguments"],
-    },
-}
+from ..recorded.api_scenarios import ONE_CALL_FORMAT as CALL_FORMAT
+from ..recorded.api_scenarios import TWO_CALLS_FORMAT as PARALLEL_FORMAT
+from ..recorded.api_scenarios import WEATHER_TOOL
+
 THINK_HISTORY: list[BaseMessage] = [
     HumanMessage("What is 2 + 2?"),
     AIMessage(

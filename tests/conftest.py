@@ -26,13 +26,13 @@ from typing import Any
 import httpx
 import pytest
 
+from ollama_provider import resolve_host
 from ollama_provider.cassettes import semantic_body_matcher
 from ollama_provider.replay import ReplayServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RECORDED_DIR = REPO_ROOT / "cassettes" / "recorded"
 SYNTHETIC_DIR = REPO_ROOT / "cassettes" / "synthetic"
-DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 LIVE_PROBE_TIMEOUT_SECONDS = 1.0
 
 _SECRET_HEADERS = ["authorization", "user-agent", "cookie", "set-cookie", "x-api-key"]
@@ -141,21 +141,6 @@ def _translate_cassette_marks(item: pytest.Item) -> None:
 # --------------------------------------------------------------------------- live server
 
 
-def normalize_ollama_host(value: str) -> str:
-    """OLLAMA_HOST as the Ollama CLI reads it -> a base URL (enough for probing in tests).
-
-    >>> normalize_ollama_host("0.0.0.0")
-    'http://127.0.0.1:11434'
-    >>> normalize_ollama_host("http://gpu-box:8080/")
-    'http://gpu-box:8080'
-    """
-    value = value.strip().strip("\"'").rstrip("/")
-    if "://" not in value:
-        host, _, port = value.rpartition(":") if value.count(":") == 1 else (value, "", "")
-        value = f"http://{host or '127.0.0.1'}:{port or 11434}"
-    return value.replace("://0.0.0.0", "://127.0.0.1").replace("://[::]", "://[::1]")
-
-
 _probe_result: list[str | None] = []  # computed once per session
 
 
@@ -167,7 +152,7 @@ def _live_server_problem() -> str | None:
     if not raw:
         problem: str | None = "OLLAMA_HOST is not set (point it at a running Ollama to run these)"
     else:
-        url = normalize_ollama_host(raw)
+        url = resolve_host(raw)
         try:
             response = httpx.get(f"{url}/api/version", timeout=LIVE_PROBE_TIMEOUT_SECONDS)
             response.raise_for_status()
@@ -181,8 +166,7 @@ def _live_server_problem() -> str | None:
 @pytest.fixture(scope="session")
 def ollama_host() -> str:
     """Base URL for tests that record or run live (replayed requests ignore the host anyway)."""
-    raw = os.environ.get("OLLAMA_HOST")
-    return normalize_ollama_host(raw) if raw else DEFAULT_OLLAMA_HOST
+    return resolve_host()  # OLLAMA_HOST by the Ollama CLI's rules, else the default local server
 
 
 # --------------------------------------------------------------------------- replay server

@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from .names import canonical_name
+
 __all__ = [
     "MATCHED_BODY_KEYS",
     "STREAMING_PATHS",
@@ -66,24 +68,15 @@ def canonical_json(value: Any) -> str:
 
 
 def normalize_model_name(name: str) -> str:
-    """Spell a model name the way Ollama resolves it: lower case, ``:latest`` when no tag is given.
-
-    The tag is the text after the last ``:`` only when it comes after the last ``/`` (so a registry
-    port such as ``host:5000/ns/m`` is not a tag).
+    """Spell a model name the way Ollama resolves it (see :func:`ollama_provider.names.canonical_name`).
 
     >>> normalize_model_name("All-MiniLM")
     'all-minilm:latest'
-    >>> normalize_model_name("127.0.0.1:5000/library/smollm2:135m")
-    '127.0.0.1:5000/library/smollm2:135m'
     >>> normalize_model_name("127.0.0.1:5000/library/smollm2")
     '127.0.0.1:5000/library/smollm2:latest'
     """
-    name = name.strip().lower()
-    if not name:
-        return name
-    if name.rfind(":") <= name.rfind("/"):
-        name += ":latest"
-    return name
+    name = name.strip()
+    return canonical_name(name) if name else name
 
 
 def _drop_nulls(value: Any) -> Any:

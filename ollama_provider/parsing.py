@@ -110,18 +110,32 @@ def _require_object(raw: Any, what: str) -> dict[str, Any]:
     return raw
 
 
+Metrics = tuple[int, int, int, int, int, int]
+_NO_METRICS: Metrics = (0, 0, 0, 0, 0, 0)
+
+
+def _metrics(raw: dict[str, Any], done: bool) -> Metrics:
+    """The counts and durations, in field order. Only the final chunk has them (all omitempty)."""
+    if not done:
+        return _NO_METRICS
+    get = raw.get
+    return (
+        get("total_duration", 0),
+        get("load_duration", 0),
+        get("prompt_eval_count", 0),
+        get("prompt_eval_duration", 0),
+        get("eval_count", 0),
+        get("eval_duration", 0),
+    )
+
+
 def parse_chat(raw: Any) -> ChatResponse:
     raw = _require_object(raw, "a chat response")
     message = parse_message(raw.get("message", {"role": "assistant", "content": ""}))
     done_reason = raw.get("done_reason")
     done = bool(raw.get("done"))
     return ChatResponse(
-        raw.get("total_duration", 0),
-        raw.get("load_duration", 0),
-        raw.get("prompt_eval_count", 0),
-        raw.get("prompt_eval_duration", 0),
-        raw.get("eval_count", 0),
-        raw.get("eval_duration", 0),
+        *_metrics(raw, done),
         raw.get("model", ""),
         raw.get("created_at", ""),
         message,
@@ -138,12 +152,7 @@ def parse_generate(raw: Any) -> GenerateResponse:
     done_reason = raw.get("done_reason")
     done = bool(raw.get("done"))
     return GenerateResponse(
-        raw.get("total_duration", 0),
-        raw.get("load_duration", 0),
-        raw.get("prompt_eval_count", 0),
-        raw.get("prompt_eval_duration", 0),
-        raw.get("eval_count", 0),
-        raw.get("eval_duration", 0),
+        *_metrics(raw, done),
         raw.get("model", ""),
         raw.get("created_at", ""),
         raw.get("response") or "",

@@ -58,6 +58,17 @@ def without_secrets(url: str | None) -> str | None:
     return split_userinfo(url)[0]
 
 
+def scrub_serialized(serialized: Any) -> Any:
+    """A ``to_json()`` result without what may hold credentials (headers, client kwargs, userinfo)."""
+    kwargs = serialized.get("kwargs")
+    if isinstance(kwargs, dict):
+        for name in SECRET_FIELDS:
+            kwargs.pop(name, None)
+        if kwargs.get("base_url"):
+            kwargs["base_url"] = without_secrets(kwargs["base_url"])
+    return serialized
+
+
 class _OllamaConnection(BaseModel):
     """Connection settings, named as in the official ``langchain-ollama`` package."""
 

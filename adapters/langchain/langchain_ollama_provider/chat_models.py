@@ -28,7 +28,7 @@ from pydantic import model_validator
 from typing_extensions import Self
 
 from ._answers import ChatAnswer
-from ._connection import SECRET_FIELDS, without_secrets
+from ._connection import scrub_serialized, without_secrets
 from ._messages import to_ollama_messages
 from ._options import _GenerationSettings
 from ._responses import ChatChunkTranslator, chunk_from_parts
@@ -95,14 +95,7 @@ class ChatOllama(_GenerationSettings, BaseChatModel):
         return ["langchain_ollama_provider", "chat_models"]
 
     def to_json(self) -> SerializedConstructor | SerializedNotImplemented:
-        serialized = super().to_json()
-        kwargs = serialized.get("kwargs")
-        if isinstance(kwargs, dict):  # headers and client kwargs may hold credentials
-            for name in SECRET_FIELDS:
-                kwargs.pop(name, None)
-            if kwargs.get("base_url"):
-                kwargs["base_url"] = without_secrets(kwargs["base_url"])
-        return serialized
+        return cast(SerializedConstructor | SerializedNotImplemented, scrub_serialized(super().to_json()))
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         return cast(LangSmithParams, {"ls_model_type": "chat", **self._ls_common(stop, kwargs)})

@@ -20,7 +20,7 @@ from typing_extensions import Self
 
 from ollama_provider import GenerateResponse
 
-from ._connection import SECRET_FIELDS, without_secrets
+from ._connection import scrub_serialized, without_secrets
 from ._options import _GenerationSettings
 from ._responses import final_metadata, logprob_dicts
 
@@ -81,14 +81,7 @@ class OllamaLLM(_GenerationSettings, BaseLLM):
         return ["langchain_ollama_provider", "llms"]
 
     def to_json(self) -> SerializedConstructor | SerializedNotImplemented:
-        serialized = super().to_json()
-        kwargs = serialized.get("kwargs")
-        if isinstance(kwargs, dict):
-            for name in SECRET_FIELDS:
-                kwargs.pop(name, None)
-            if kwargs.get("base_url"):
-                kwargs["base_url"] = without_secrets(kwargs["base_url"])
-        return serialized
+        return cast(SerializedConstructor | SerializedNotImplemented, scrub_serialized(super().to_json()))
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         return cast(LangSmithParams, {"ls_model_type": "llm", **self._ls_common(stop, kwargs)})

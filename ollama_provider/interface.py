@@ -1,16 +1,20 @@
 """The interface adapters depend on, as ``typing.Protocol`` classes.
 
 :class:`OllamaProvider` satisfies :class:`Provider` and :class:`AsyncOllamaProvider` satisfies
-:class:`AsyncProvider`; so does :class:`ollama_provider.testing.ScriptedProvider`, the in-memory
-double used by adapter unit tests.
+:class:`AsyncProvider`. So does :class:`ollama_provider.testing.ScriptedProvider` (sync), an in-memory
+double for unit tests of code written against the interface.
+
+>>> from ollama_provider import OllamaProvider, Provider
+>>> from ollama_provider.testing import ScriptedProvider
+>>> isinstance(OllamaProvider(), Provider), isinstance(ScriptedProvider(), Provider)
+(True, True)
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from .types import ChatResponse, GenerateResponse, HealthStatus, ModelInfo, ShowResponse
+from .types import HealthStatus, ModelInfo, ShowResponse
 
 
 @runtime_checkable
@@ -45,6 +49,4 @@ class AsyncProvider(Protocol):
     async def close(self) -> None: ...
 
 
-ChunkIterator = Iterator[ChatResponse] | Iterator[GenerateResponse]
-AsyncChunkIterator = AsyncIterator[ChatResponse] | AsyncIterator[GenerateResponse]
-__all__ = ["AsyncProvider", "Provider", "Sequence"]
+__all__ = ["AsyncProvider", "Provider"]

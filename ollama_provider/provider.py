@@ -12,6 +12,10 @@ Traceback (most recent call last):
 ...
 ollama_provider.errors.InvalidRequestError: message 0 has role 'moderator'; expected one of [...]
 >>> provider.close()
+
+The examples of the methods run against :class:`~ollama_provider.replay.ReplayServer`, a local fake
+Ollama that answers with the responses a real server gave to the requests recorded under
+``cassettes/recorded/api``: each example asks exactly what was recorded and shows what came back.
 """
 
 from __future__ import annotations
@@ -114,7 +118,21 @@ class OllamaProvider(_ProviderBase):
     """Synchronous Ollama client: pooled, retried, typed. Safe to share between threads.
 
     ``OllamaProvider(host=None, *, model=None, config=None, **settings)``: ``settings`` are
-    :class:`OllamaConfig` fields (``timeout``, ``retries``, ``keep_alive``, ...).
+    :class:`OllamaConfig` fields (``timeout``, ``retries``, ``keep_alive``, ...). ``model`` is used by
+    the calls that name none; used as a context manager, the provider closes its connections on exit.
+
+    >>> from ollama_provider.replay import ReplayServer
+    >>> server = ReplayServer("cassettes/recorded/api").start()
+    >>> with OllamaProvider(server.url, model="smollm2:135m") as provider:
+    ...     reply = provider.chat(
+    ...         [
+    ...             {"role": "system", "content": "You are a terse assistant."},
+    ...             {"role": "user", "content": "What is the capital of France?"},
+    ...         ]
+    ...     )
+    >>> reply.message.content
+    '1. The capital of France is Paris.'
+    >>> server.stop()
     """
 
     def __init__(
@@ -178,7 +196,34 @@ class OllamaProvider(_ProviderBase):
 
         ``tools``: JSON-schema dicts, pydantic models or typed, documented functions. ``format``:
         ``"json"``, a JSON schema or a pydantic model class. ``think``: bool or ``"low"``/``"medium"``/
-        ``"high"``. With ``stream=True`` returns a :class:`Stream` of chunks (same type).
+        ``"high"``. With ``stream=True`` returns a :class:`Stream` of chunks (same type); the last chunk
+        (``done=True``) carries ``finish_reason``, ``usage`` and ``timings``.
+
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+        >>> for chunk in provider.chat("Write a haiku about the sea.", model="smollm2:135m", stream=True):
+        ...     print(chunk.message.content, end="")
+        1. **Sail into the unknown**
+        2. **The sea is a mirror**
+        3. **A reflection of the soul**
+        4. **A reflection of the soul**
+        >>> chunk.done, chunk.finish_reason, chunk.usage.total_tokens
+        (True, 'stop', 57)
+
+        Structured output, constrained by a JSON schema:
+
+        >>> import json
+        >>> person = {
+        ...     "type": "object",
+        ...     "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+        ...     "required": ["name", "age"],
+        ... }
+        >>> reply = provider.chat(
+        ...     "Ada Lovelace was 36. Return her name and age as JSON.", model="smollm2:135m", format=person
+        ... )
+        >>> json.loads(reply.message.content)  # a 135M model: the shape is guaranteed, the facts are not
+        {'name': 'Ada Lovelace', 'age': 35}
+        >>> provider.close(); server.stop()
         """
         call = calls.chat(
             self.config,
@@ -210,7 +255,31 @@ class OllamaProvider(_ProviderBase):
     ) -> GenerateResponse | Stream[GenerateResponse]:
         """Complete a prompt. Keywords: ``suffix``, ``system``, ``template``, ``raw``, ``images``,
         ``format``, ``think``, ``context`` and the :class:`GenerationOptions`. An empty prompt only
-        loads the model (``finish_reason == "load"``)."""
+        loads the model (``finish_reason == "load"``).
+
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+        >>> reply = provider.generate(
+        ...     "Why is the sky blue? Answer in one sentence.", model="smollm2:135m", num_predict=48
+        ... )
+        >>> reply.finish_reason  # stopped by num_predict
+        'length'
+        >>> reply.response.splitlines()[0]
+        "1. The sky blue is a result of the Earth's atmosphere scattering sunlight."
+        >>> stream = provider.generate(
+        ...     "Name three colours of the rainbow.", model="smollm2:135m", stream=True
+        ... )
+        >>> print("".join(chunk.response for chunk in stream))
+        1. Red
+        2. Orange
+        3. Yellow
+        4. Green
+        5. Blue
+        6. White
+        7. Pink
+        8. Purple
+        >>> provider.close(); server.stop()
+        """
         call = calls.generate(self.config, prompt, model=model, stream=stream, **kwargs)
         return Stream(self._stream(call)) if stream else self._run(call)
 
@@ -240,7 +309,19 @@ class OllamaProvider(_ProviderBase):
         batch_size: int | None = None,
         **kwargs: Unpack[EmbedOptions],
     ) -> Vector | list[Vector]:
-        """One vector for a string, a list of vectors for a list (sent in batches of ``batch_size``)."""
+        """One vector for a string, a list of vectors for a list (sent in batches of ``batch_size``).
+
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+        >>> vector = provider.embed("The sky is blue.", model="all-minilm:latest")
+        >>> len(vector), vector[:3]
+        (384, [0.017878471, 0.013507476, 0.042695947])
+        >>> texts = ["The sky is blue.", "Grass is green.", "Ollama runs models locally."]
+        >>> vectors = provider.embed(texts, model="all-minilm:latest")
+        >>> len(vectors), vectors[0] == vector
+        (3, True)
+        >>> provider.close(); server.stop()
+        """
         parts, single = self._embed_split(input, batch_size)
         vectors = [
             vector
@@ -253,21 +334,65 @@ class OllamaProvider(_ProviderBase):
 
     # -- models --------------------------------------------------------------------------------
     def list_models(self) -> list[ModelInfo]:
-        """Installed models (``/api/tags``), newest first."""
+        """Installed models (``/api/tags``), newest first.
+
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+        >>> [(model.model, model.details.parameter_size) for model in provider.list_models()]
+        [('all-minilm:latest', '22.57M'), ('smollm2-tools-parallel:135m', '134.52M'),
+         ('smollm2-think:135m', '134.52M'), ('smollm2-tools:135m', '134.52M'), ('smollm2:135m', '134.52M'),
+         ('gemma3:270m', '268.10M')]
+        >>> provider.close(); server.stop()
+        """
         return self._run(calls.list_models())
 
     def list_running(self) -> list[RunningModel]:
-        """Models loaded in memory (``/api/ps``)."""
+        """Models loaded in memory (``/api/ps``).
+
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+        >>> [(model.name, model.context_length) for model in provider.list_running()]
+        [('smollm2:135m', 4096), ('gemma3:270m', 4096)]
+        >>> provider.close(); server.stop()
+        """
         return self._run(calls.list_running())
 
     def show_model(self, name: str, *, verbose: bool | None = None) -> ShowResponse:
-        """Details, template, parameters and capabilities of one model."""
+        """Details, template, parameters and capabilities of one model.
+
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+        >>> info = provider.show_model("smollm2:135m")
+        >>> info.capabilities, info.context_length, info.details.family, info.details.quantization_level
+        (['completion', 'tools'], 8192, 'llama', 'Q4_1')
+        >>> provider.close(); server.stop()
+        """
         return self._run(calls.show_model(name, verbose=verbose))
 
     def delete_model(self, name: str) -> None:
+        """Delete an installed model; :class:`ModelNotFoundError` when there is none of that name.
+
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+        >>> provider.copy_model("smollm2:135m", "smollm2-copy:test")
+        >>> provider.delete_model("smollm2-copy:test")
+        >>> provider.delete_model("smollm2-copy:test")
+        Traceback (most recent call last):
+        ...
+        ollama_provider.errors.ModelNotFoundError: model 'smollm2-copy:test' not found (did you mean: ...)
+        >>> provider.close(); server.stop()
+        """
         self._run(calls.delete_model(name))
 
     def copy_model(self, source: str, destination: str) -> None:
+        """Copy the installed model ``source`` under the new name ``destination`` (no download).
+
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+        >>> provider.copy_model("smollm2:135m", "smollm2-copy:test")
+        >>> provider.delete_model("smollm2-copy:test")  # clean up
+        >>> provider.close(); server.stop()
+        """
         self._run(calls.copy_model(source, destination))
 
     @overload
@@ -299,6 +424,33 @@ class OllamaProvider(_ProviderBase):
         """Download a model. Calls ``progress`` for each update, or with ``stream=True`` yields them.
 
         A dropped connection is resumed (up to ``retries`` times): Ollama keeps partial downloads.
+
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+        >>> final = provider.pull_model(
+        ...     "127.0.0.1:5000/library/smollm2:135m", insecure=True, progress=lambda step: print(step.status)
+        ... )
+        pulling manifest
+        pulling 941f309b54ca
+        pulling bce10c1ae51c
+        pulling f02dd72bb242
+        pulling 4157c46799c1
+        verifying sha256 digest
+        writing manifest
+        success
+        >>> final.status
+        'success'
+        >>> updates = provider.pull_model("127.0.0.1:5000/library/all-minilm", insecure=True, stream=True)
+        >>> [f"{update.percent:.0f}%" for update in updates if update.percent is not None][:4]
+        ['29%', '32%', '34%', '37%']
+
+        A registry that cannot be reached fails with the server's own explanation:
+
+        >>> provider.pull_model("qwen2.5:0.5b")
+        Traceback (most recent call last):
+        ...
+        ollama_provider.errors.StreamError: pull model manifest: Get "https://registry.ollama.ai/...": ...
+        >>> provider.close(); server.stop()
         """
         chunks = self._resumable(calls.pull_model(name, insecure=insecure), progress)
         return Stream(chunks) if stream else _last(chunks)
@@ -306,14 +458,49 @@ class OllamaProvider(_ProviderBase):
     def push_model(
         self, name: str, *, progress: ProgressCallback | None = None, insecure: bool | None = None
     ) -> ProgressResponse:
-        """Upload a model to its registry (``host/namespace/model:tag``)."""
+        """Upload a model to its registry (``host/namespace/model:tag``).
+
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+        >>> def show(update):
+        ...     if update.percent is not None:
+        ...         print(f"{update.status}: {update.percent:.0f}%")
+        >>> provider.push_model("127.0.0.1:5000/library/smollm2:135m", insecure=True, progress=show).status
+        pushing 941f309b54ca: 24%
+        pushing 941f309b54ca: 44%
+        pushing 941f309b54ca: 60%
+        pushing 941f309b54ca: 79%
+        pushing 941f309b54ca: 94%
+        pushing 941f309b54ca: 100%
+        pushing 941f309b54ca: 100%
+        pushing bce10c1ae51c: 100%
+        pushing f02dd72bb242: 100%
+        pushing 4157c46799c1: 100%
+        'success'
+        >>> provider.close(); server.stop()
+        """
         return _last(self._progress(self._stream(calls.push_model(name, insecure=insecure)), progress))
 
     def create_model(
         self, name: str, *, progress: ProgressCallback | None = None, **spec: Any
     ) -> ProgressResponse:
         """Create a model: ``from_=`` an existing one (or ``files=``), with ``system``, ``template``,
-        ``parameters``, ``messages``, ``quantize``."""
+        ``parameters``, ``messages``, ``quantize``.
+
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+        >>> provider.create_model(
+        ...     "smollm2-pirate:test",
+        ...     from_="smollm2:135m",
+        ...     system="You talk like a pirate.",
+        ...     parameters={"temperature": 0.2},
+        ... ).status
+        'success'
+        >>> provider.show_model("smollm2-pirate:test").system
+        'You talk like a pirate.'
+        >>> provider.delete_model("smollm2-pirate:test")
+        >>> provider.close(); server.stop()
+        """
         return _last(self._progress(self._stream(calls.create_model(name, **spec)), progress))
 
     def _resumable(
@@ -338,14 +525,34 @@ class OllamaProvider(_ProviderBase):
 
     def ensure_model(self, name: str, *, pull: bool = False, progress: ProgressCallback | None = None) -> str:
         """Return the installed name of ``name``; pull it first if missing and ``pull`` is set,
-        else raise :class:`ModelNotFoundError` listing the closest installed names."""
+        else raise :class:`ModelNotFoundError` listing the closest installed names.
+
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+        >>> provider.ensure_model("all-minilm")  # the name as installed, with its implicit tag
+        'all-minilm:latest'
+        >>> provider.ensure_model("no-such-model:1b")
+        Traceback (most recent call last):
+        ...
+        ollama_provider.errors.ModelNotFoundError: model 'no-such-model:1b' is not installed on ...
+        >>> provider.close(); server.stop()
+        """
         found = drive(steps.installed_name(self.config, name, pull=pull), self._run)
         if found is None:
             self.pull_model(name, progress=progress)
         return found or name
 
     def blob_exists(self, digest: str) -> bool:
-        """Whether the server has a blob (``sha256:<hex>``)."""
+        """Whether the server has a blob (``sha256:<hex>``).
+
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+        >>> provider.blob_exists("sha256:dc4387e2242164a128615d99e9a0853f3765a6484534cff4c65c381a69234e60")
+        True
+        >>> provider.blob_exists("sha256:" + "0" * 64)
+        False
+        >>> provider.close(); server.stop()
+        """
         try:
             return self._run(calls.blob_exists(digest))
         except OllamaResponseError as error:
@@ -354,18 +561,57 @@ class OllamaProvider(_ProviderBase):
             raise
 
     def version(self) -> str:
+        """The server's version (``/api/version``).
+
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+        >>> provider.version()
+        '0.33.0-rc2'
+        >>> provider.close(); server.stop()
+        """
         return self._run(calls.version())
 
     def request(self, method: str, path: str, json: dict[str, Any] | None = None) -> Any:
-        """Any other route, with the same pooling, retries and typed errors."""
+        """Any other route, with the same pooling, retries and typed errors. Returns the decoded JSON.
+
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+        >>> legacy = provider.request(
+        ...     "POST", "/api/embeddings", {"model": "all-minilm:latest", "prompt": "The sky is blue."}
+        ... )
+        >>> list(legacy), len(legacy["embedding"])
+        (['embedding'], 384)
+        >>> provider.close(); server.stop()
+        """
         return self._run(calls.raw_request(method, path, json))
 
     def check_health(self) -> HealthStatus:
-        """Version, model count and latency; never raises (a failure is reported in the status)."""
+        """Version, model count and latency; never raises (a failure is reported in the status).
+
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+        >>> health = provider.check_health()
+        >>> health.status, health.version, health.models, health.latency > 0
+        ('healthy', '0.33.0-rc2', 6, True)
+        >>> server.stop()  # nothing answers any more
+        >>> health = provider.check_health()
+        >>> health.status, health.last_error
+        ('unhealthy', 'OllamaConnectionError: cannot connect to Ollama at ... Is Ollama running? ...')
+        >>> provider.close()
+        """
         return drive(steps.check_health(self.health), self._run)
 
     # -- lifetime ------------------------------------------------------------------------------
     def close(self) -> None:
+        """Close the pooled connections. Idempotent; a later call opens new ones.
+
+        Clients are created by the first call, so closing a provider that never called is free. Prefer
+        ``with OllamaProvider(...) as provider:`` (see the class example), which closes on exit.
+
+        >>> provider = OllamaProvider("127.0.0.1:11434")
+        >>> provider.close()
+        >>> provider.close()
+        """
         self._transport.close()
 
     def __enter__(self) -> Self:
@@ -391,6 +637,20 @@ class AsyncOllamaProvider(_ProviderBase):
 
     Streams: ``async for chunk in await provider.chat(..., stream=True)``. Works across event loops
     (one HTTP client per loop), e.g. from successive ``asyncio.run`` calls.
+
+    >>> import asyncio
+    >>> from ollama_provider.replay import ReplayServer
+    >>> server = ReplayServer("cassettes/recorded/api").start()
+    >>> async def main():
+    ...     async with AsyncOllamaProvider(server.url, model="smollm2:135m") as provider:
+    ...         async for chunk in await provider.chat("Write a haiku about the sea.", stream=True):
+    ...             print(chunk.message.content, end="")
+    >>> asyncio.run(main())
+    1. **Sail into the unknown**
+    2. **The sea is a mirror**
+    3. **A reflection of the soul**
+    4. **A reflection of the soul**
+    >>> server.stop()
     """
 
     def __init__(
@@ -452,7 +712,39 @@ class AsyncOllamaProvider(_ProviderBase):
         stream: bool = False,
         **kwargs: Unpack[GenerationOptions],
     ) -> ChatResponse | AsyncStream[ChatResponse]:
-        """See :meth:`OllamaProvider.chat`."""
+        """See :meth:`OllamaProvider.chat`.
+
+        >>> import asyncio
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start()
+        >>> provider = AsyncOllamaProvider(server.url)
+        >>> reply = asyncio.run(
+        ...     provider.chat(
+        ...         [
+        ...             {"role": "system", "content": "You are a terse assistant."},
+        ...             {"role": "user", "content": "What is the capital of France?"},
+        ...         ],
+        ...         model="smollm2:135m",
+        ...     )
+        ... )
+        >>> reply.message.content, reply.finish_reason, reply.usage.total_tokens
+        ('1. The capital of France is Paris.', 'stop', 38)
+
+        Streamed structured output: the chunks join into one JSON document.
+
+        >>> import json
+        >>> person = {
+        ...     "type": "object",
+        ...     "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+        ...     "required": ["name", "age"],
+        ... }
+        >>> async def as_json(prompt):
+        ...     stream = await provider.chat(prompt, model="smollm2:135m", format=person, stream=True)
+        ...     return json.loads("".join([chunk.message.content async for chunk in stream]))
+        >>> asyncio.run(as_json("Alan Turing was 41. Return his name and age as JSON."))
+        {'name': 'Alan Turing', 'age': 41}
+        >>> asyncio.run(provider.close()); server.stop()
+        """
         call = calls.chat(
             self.config,
             messages,
@@ -483,7 +775,19 @@ class AsyncOllamaProvider(_ProviderBase):
     async def generate(
         self, prompt: str | None = None, *, model: str | None = None, stream: bool = False, **kwargs: Any
     ) -> GenerateResponse | AsyncStream[GenerateResponse]:
-        """See :meth:`OllamaProvider.generate`."""
+        """See :meth:`OllamaProvider.generate`.
+
+        >>> import asyncio
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start()
+        >>> provider = AsyncOllamaProvider(server.url)
+        >>> prompt = "Give a JSON object with keys city and country for Paris."
+        >>> reply = asyncio.run(provider.generate(prompt, model="smollm2:135m", format="json"))
+        >>> import json
+        >>> json.loads(reply.response)
+        {'city': 'Paris'}
+        >>> asyncio.run(provider.close()); server.stop()
+        """
         call = calls.generate(self.config, prompt, model=model, stream=stream, **kwargs)
         if stream:
             return AsyncStream(self._stream(call))
@@ -515,7 +819,18 @@ class AsyncOllamaProvider(_ProviderBase):
         batch_size: int | None = None,
         **kwargs: Unpack[EmbedOptions],
     ) -> Vector | list[Vector]:
-        """See :meth:`OllamaProvider.embed`; batches run concurrently (``embed_concurrency`` at once)."""
+        """See :meth:`OllamaProvider.embed`; batches run concurrently (``embed_concurrency`` at once).
+
+        >>> import asyncio
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start()
+        >>> provider = AsyncOllamaProvider(server.url)
+        >>> texts = ["The sky is blue.", "Grass is green.", "Ollama runs models locally."]
+        >>> vectors = asyncio.run(provider.embed(texts, model="all-minilm:latest"))
+        >>> [len(vector) for vector in vectors]
+        [384, 384, 384]
+        >>> asyncio.run(provider.close()); server.stop()
+        """
         parts, single = self._embed_split(input, batch_size)
         gate = asyncio.Semaphore(self.config.embed_concurrency)
 
@@ -530,18 +845,76 @@ class AsyncOllamaProvider(_ProviderBase):
         return vectors[0] if single else vectors
 
     async def list_models(self) -> list[ModelInfo]:
+        """See :meth:`OllamaProvider.list_models`.
+
+        >>> import asyncio
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start()
+        >>> provider = AsyncOllamaProvider(server.url)
+        >>> [model.model for model in asyncio.run(provider.list_models())]
+        ['all-minilm:latest', 'smollm2-tools-parallel:135m', 'smollm2-think:135m', 'smollm2-tools:135m',
+         'smollm2:135m', 'gemma3:270m']
+        >>> asyncio.run(provider.close()); server.stop()
+        """
         return await self._run(calls.list_models())
 
     async def list_running(self) -> list[RunningModel]:
+        """See :meth:`OllamaProvider.list_running`.
+
+        >>> import asyncio
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start()
+        >>> provider = AsyncOllamaProvider(server.url)
+        >>> [model.name for model in asyncio.run(provider.list_running())]
+        ['smollm2:135m', 'gemma3:270m']
+        >>> asyncio.run(provider.close()); server.stop()
+        """
         return await self._run(calls.list_running())
 
     async def show_model(self, name: str, *, verbose: bool | None = None) -> ShowResponse:
+        """See :meth:`OllamaProvider.show_model`.
+
+        >>> import asyncio
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start()
+        >>> provider = AsyncOllamaProvider(server.url)
+        >>> info = asyncio.run(provider.show_model("all-minilm:latest"))
+        >>> info.capabilities, info.context_length, info.details.family
+        (['embedding'], 512, 'bert')
+        >>> asyncio.run(provider.close()); server.stop()
+        """
         return await self._run(calls.show_model(name, verbose=verbose))
 
     async def delete_model(self, name: str) -> None:
+        """See :meth:`OllamaProvider.delete_model`.
+
+        >>> import asyncio
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start()
+        >>> provider = AsyncOllamaProvider(server.url)
+        >>> asyncio.run(provider.copy_model("smollm2:135m", "smollm2-copy:test"))
+        >>> asyncio.run(provider.delete_model("smollm2-copy:test"))
+        >>> asyncio.run(provider.delete_model("smollm2-copy:test"))
+        Traceback (most recent call last):
+        ...
+        ollama_provider.errors.ModelNotFoundError: model 'smollm2-copy:test' not found (...)
+        >>> asyncio.run(provider.close()); server.stop()
+        """
         await self._run(calls.delete_model(name))
 
     async def copy_model(self, source: str, destination: str) -> None:
+        """See :meth:`OllamaProvider.copy_model`.
+
+        >>> import asyncio
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start()
+        >>> provider = AsyncOllamaProvider(server.url)
+        >>> async def copy_and_clean_up():
+        ...     await provider.copy_model("smollm2:135m", "smollm2-copy:test")
+        ...     await provider.delete_model("smollm2-copy:test")
+        >>> asyncio.run(copy_and_clean_up())
+        >>> asyncio.run(provider.close()); server.stop()
+        """
         await self._run(calls.copy_model(source, destination))
 
     @overload
@@ -570,18 +943,70 @@ class AsyncOllamaProvider(_ProviderBase):
         stream: bool = False,
         insecure: bool | None = None,
     ) -> ProgressResponse | AsyncStream[ProgressResponse]:
-        """See :meth:`OllamaProvider.pull_model`."""
+        """See :meth:`OllamaProvider.pull_model`.
+
+        >>> import asyncio
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start()
+        >>> provider = AsyncOllamaProvider(server.url)
+        >>> async def pull(name):
+        ...     updates = await provider.pull_model(name, insecure=True, stream=True)
+        ...     async for update in updates:
+        ...         print(update.status)
+        >>> asyncio.run(pull("127.0.0.1:5000/library/smollm2:135m"))
+        pulling manifest
+        pulling 941f309b54ca
+        pulling bce10c1ae51c
+        pulling f02dd72bb242
+        pulling 4157c46799c1
+        verifying sha256 digest
+        writing manifest
+        success
+        >>> asyncio.run(provider.close()); server.stop()
+        """
         chunks = self._resumable(calls.pull_model(name, insecure=insecure), progress)
         return AsyncStream(chunks) if stream else await _alast(chunks)
 
     async def push_model(
         self, name: str, *, progress: ProgressCallback | None = None, insecure: bool | None = None
     ) -> ProgressResponse:
+        """See :meth:`OllamaProvider.push_model`.
+
+        >>> import asyncio
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start()
+        >>> provider = AsyncOllamaProvider(server.url)
+        >>> updates = []
+        >>> name = "127.0.0.1:5000/library/smollm2:135m"  # a registry on this machine
+        >>> asyncio.run(provider.push_model(name, insecure=True, progress=updates.append)).status
+        'success'
+        >>> updates[0].status, len(updates)
+        ('retrieving manifest', 13)
+        >>> asyncio.run(provider.close()); server.stop()
+        """
         return await _alast(self._progress(self._stream(calls.push_model(name, insecure=insecure)), progress))
 
     async def create_model(
         self, name: str, *, progress: ProgressCallback | None = None, **spec: Any
     ) -> ProgressResponse:
+        """See :meth:`OllamaProvider.create_model`.
+
+        >>> import asyncio
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start()
+        >>> provider = AsyncOllamaProvider(server.url)
+        >>> asyncio.run(
+        ...     provider.create_model(
+        ...         "smollm2-pirate:test",
+        ...         from_="smollm2:135m",
+        ...         system="You talk like a pirate.",
+        ...         parameters={"temperature": 0.2},
+        ...     )
+        ... ).status
+        'success'
+        >>> asyncio.run(provider.delete_model("smollm2-pirate:test"))
+        >>> asyncio.run(provider.close()); server.stop()
+        """
         return await _alast(self._progress(self._stream(calls.create_model(name, **spec)), progress))
 
     async def _resumable(
@@ -608,13 +1033,32 @@ class AsyncOllamaProvider(_ProviderBase):
     async def ensure_model(
         self, name: str, *, pull: bool = False, progress: ProgressCallback | None = None
     ) -> str:
-        """See :meth:`OllamaProvider.ensure_model`."""
+        """See :meth:`OllamaProvider.ensure_model`.
+
+        >>> import asyncio
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start()
+        >>> provider = AsyncOllamaProvider(server.url)
+        >>> asyncio.run(provider.ensure_model("all-minilm"))
+        'all-minilm:latest'
+        >>> asyncio.run(provider.close()); server.stop()
+        """
         found = await adrive(steps.installed_name(self.config, name, pull=pull), self._run)
         if found is None:
             await self.pull_model(name, progress=progress)
         return found or name
 
     async def blob_exists(self, digest: str) -> bool:
+        """See :meth:`OllamaProvider.blob_exists`.
+
+        >>> import asyncio
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start()
+        >>> provider = AsyncOllamaProvider(server.url)
+        >>> asyncio.run(provider.blob_exists("sha256:" + "0" * 64))
+        False
+        >>> asyncio.run(provider.close()); server.stop()
+        """
         try:
             return await self._run(calls.blob_exists(digest))
         except OllamaResponseError as error:
@@ -623,15 +1067,55 @@ class AsyncOllamaProvider(_ProviderBase):
             raise
 
     async def version(self) -> str:
+        """See :meth:`OllamaProvider.version`.
+
+        >>> import asyncio
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start()
+        >>> provider = AsyncOllamaProvider(server.url)
+        >>> asyncio.run(provider.version())
+        '0.33.0-rc2'
+        >>> asyncio.run(provider.close()); server.stop()
+        """
         return await self._run(calls.version())
 
     async def request(self, method: str, path: str, json: dict[str, Any] | None = None) -> Any:
+        """See :meth:`OllamaProvider.request`.
+
+        >>> import asyncio
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start()
+        >>> provider = AsyncOllamaProvider(server.url)
+        >>> asyncio.run(provider.request("GET", "/api/version"))
+        {'version': '0.33.0-rc2'}
+        >>> asyncio.run(provider.close()); server.stop()
+        """
         return await self._run(calls.raw_request(method, path, json))
 
     async def check_health(self) -> HealthStatus:
+        """See :meth:`OllamaProvider.check_health`.
+
+        >>> import asyncio
+        >>> from ollama_provider.replay import ReplayServer
+        >>> server = ReplayServer("cassettes/recorded/api").start()
+        >>> provider = AsyncOllamaProvider(server.url)
+        >>> health = asyncio.run(provider.check_health())
+        >>> health.healthy, health.version, health.models
+        (True, '0.33.0-rc2', 6)
+        >>> asyncio.run(provider.close()); server.stop()
+        """
         return await adrive(steps.check_health(self.health), self._run)
 
     async def close(self) -> None:
+        """Close the pooled connections (awaitable). Idempotent; a later call opens new ones.
+
+        Each event loop's client is also closed when that loop ends (e.g. when ``asyncio.run`` returns).
+        Prefer ``async with AsyncOllamaProvider(...) as provider:`` (see the class example).
+
+        >>> import asyncio
+        >>> provider = AsyncOllamaProvider("127.0.0.1:11434")
+        >>> asyncio.run(provider.close())
+        """
         await self._transport.aclose()
 
     async def __aenter__(self) -> Self:

@@ -14,7 +14,25 @@ T = TypeVar("T")
 
 
 class Stream(Generic[T]):
-    """A synchronous stream of typed chunks; the HTTP response is opened on the first ``next()``."""
+    """A synchronous stream of typed chunks; the HTTP response is opened on the first ``next()``.
+
+    Iterate it with ``for``. Leaving early inside ``with`` (or calling :meth:`close`) releases the
+    connection at once.
+
+    >>> from itertools import islice
+    >>> from ollama_provider import OllamaProvider
+    >>> from ollama_provider.replay import ReplayServer
+    >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
+    >>> stream = provider.generate("Name three colours of the rainbow.", model="smollm2:135m", stream=True)
+    >>> with stream:  # only the first seven chunks are wanted
+    ...     words = [chunk.response for chunk in islice(stream, 7)]
+    >>> print("".join(words))
+    1. Red
+    2. Orange
+    >>> next(stream, "closed")
+    'closed'
+    >>> provider.close(); server.stop()
+    """
 
     __slots__ = ("_chunks",)
 
@@ -28,7 +46,15 @@ class Stream(Generic[T]):
         return next(self._chunks)
 
     def close(self) -> None:
-        """Release the connection (idempotent)."""
+        """Release the connection (idempotent).
+
+        >>> numbers = Stream(number for number in range(3))
+        >>> next(numbers)
+        0
+        >>> numbers.close(); numbers.close()
+        >>> list(numbers)
+        []
+        """
         close = getattr(self._chunks, "close", None)
         if close is not None:
             close()
@@ -43,7 +69,22 @@ class Stream(Generic[T]):
 class AsyncStream(Generic[T]):
     """An asynchronous stream of typed chunks.
 
-    ``async for chunk in await provider.chat(..., stream=True)``
+    ``async for chunk in await provider.chat(..., stream=True)``; leaving early inside ``async with``
+    (or awaiting :meth:`aclose`) releases the connection at once.
+
+    >>> import asyncio
+    >>> from ollama_provider import AsyncOllamaProvider
+    >>> from ollama_provider.replay import ReplayServer
+    >>> server = ReplayServer("cassettes/recorded/api").start()
+    >>> async def first_chunks(prompt, count):
+    ...     async with AsyncOllamaProvider(server.url, model="smollm2:135m") as provider:
+    ...         stream = await provider.generate(prompt, stream=True)
+    ...         async with stream:
+    ...             return [(await anext(stream)).response for _ in range(count)]
+    >>> print("".join(asyncio.run(first_chunks("Name three colours of the rainbow.", 7))))
+    1. Red
+    2. Orange
+    >>> server.stop()
     """
 
     __slots__ = ("_chunks",)
@@ -58,7 +99,21 @@ class AsyncStream(Generic[T]):
         return await self._chunks.__anext__()
 
     async def aclose(self) -> None:
-        """Release the connection (idempotent)."""
+        """Release the connection (idempotent).
+
+        >>> import asyncio
+        >>> async def numbers():
+        ...     for number in range(3):
+        ...         yield number
+        >>> async def take_one_then_close():
+        ...     stream = AsyncStream(numbers())
+        ...     first = await anext(stream)
+        ...     await stream.aclose()
+        ...     await stream.aclose()
+        ...     return first, [number async for number in stream]
+        >>> asyncio.run(take_one_then_close())
+        (0, [])
+        """
         aclose = getattr(self._chunks, "aclose", None)
         if aclose is not None:
             await aclose()

@@ -118,6 +118,13 @@ class _ReplayHandler(BaseHTTPRequestHandler):
     timeout = _IDLE_TIMEOUT_SECONDS
     server: _ReplayHTTPServer
 
+    def handle(self) -> None:
+        # A client that leaves a stream early closes its keep-alive connection with our answer
+        # unread; the reset then surfaces while waiting for its next request. That is a client
+        # going away, not a server error worth a traceback.
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            super().handle()
+
     def do_GET(self) -> None:
         self._replay()
 

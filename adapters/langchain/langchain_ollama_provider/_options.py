@@ -10,11 +10,12 @@ Per-call keyword arguments override the instance: ``model.invoke(x, temperature=
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
+from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
 from pydantic import AliasChoices, Field
 
-from ._connection import _OllamaConnection
+from ._connection import _OllamaConnection, scrub_serialized, without_secrets
 
 #: Fields that are Ollama ``options``; each may also be given per call.
 OPTION_FIELDS = (
@@ -76,6 +77,20 @@ class _GenerationSettings(_OllamaConnection):
 
     keep_alive: int | str | None = None
     """How long the model stays loaded after a call (``"5m"``, seconds, ``-1`` = forever, ``0``)."""
+
+    # -- identity and serialisation, shared by the chat model and the LLM ----------------------------
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": self.model, "base_url": without_secrets(self.base_url), "reasoning": self.reasoning}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    def to_json(self) -> SerializedConstructor | SerializedNotImplemented:
+        # The framework base class (next in the MRO) serialises; secrets are removed from its result.
+        serialized = cast(Any, super()).to_json()
+        return cast(SerializedConstructor | SerializedNotImplemented, scrub_serialized(serialized))
 
     @property
     def max_tokens(self) -> int | None:

@@ -17,7 +17,6 @@ from typing import Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
-from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import PydanticOutputParser
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -28,7 +27,6 @@ from pydantic import model_validator
 from typing_extensions import Self
 
 from ._answers import ChatAnswer
-from ._connection import scrub_serialized, without_secrets
 from ._messages import to_ollama_messages
 from ._options import _GenerationSettings
 from ._responses import ChatChunkTranslator, chunk_from_parts
@@ -82,20 +80,9 @@ class ChatOllama(_GenerationSettings, BaseChatModel):
     def _llm_type(self) -> str:
         return "chat-ollama"
 
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {"model": self.model, "base_url": without_secrets(self.base_url), "reasoning": self.reasoning}
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
         return ["langchain_ollama_provider", "chat_models"]
-
-    def to_json(self) -> SerializedConstructor | SerializedNotImplemented:
-        return cast(SerializedConstructor | SerializedNotImplemented, scrub_serialized(super().to_json()))
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         return cast(LangSmithParams, {"ls_model_type": "chat", **self._ls_common(stop, kwargs)})

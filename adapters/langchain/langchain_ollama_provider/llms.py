@@ -13,14 +13,12 @@ from typing import Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseLLM, LangSmithParams
-from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from pydantic import model_validator
 from typing_extensions import Self
 
 from ollama_provider import GenerateResponse
 
-from ._connection import scrub_serialized, without_secrets
 from ._options import _GenerationSettings
 from ._responses import final_metadata, logprob_dicts
 
@@ -68,20 +66,9 @@ class OllamaLLM(_GenerationSettings, BaseLLM):
     def _llm_type(self) -> str:
         return "ollama-llm"
 
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {"model": self.model, "base_url": without_secrets(self.base_url), "reasoning": self.reasoning}
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
         return ["langchain_ollama_provider", "llms"]
-
-    def to_json(self) -> SerializedConstructor | SerializedNotImplemented:
-        return cast(SerializedConstructor | SerializedNotImplemented, scrub_serialized(super().to_json()))
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         return cast(LangSmithParams, {"ls_model_type": "llm", **self._ls_common(stop, kwargs)})

@@ -70,11 +70,11 @@ class StrictJsonOutputParser(JsonOutputParser):
         return parsed
 
 
-class StrictPydanticToolsParser(PydanticToolsParser):
-    """Tool-call parser that raises when the model made no call instead of returning ``None``."""
+class _RequiresToolCall:
+    """Raises when the model made no tool call, where LangChain's tool parsers return ``None``."""
 
     def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
-        parsed = super().parse_result(result, partial=partial)
+        parsed = super().parse_result(result, partial=partial)  # type: ignore[misc]
         if parsed is None and not partial:
             text = _text_of(result)
             raise OutputParserException(
@@ -83,14 +83,9 @@ class StrictPydanticToolsParser(PydanticToolsParser):
         return parsed
 
 
-class StrictKeyToolsParser(JsonOutputKeyToolsParser):
-    """Like :class:`StrictPydanticToolsParser`, for dict output."""
+class StrictPydanticToolsParser(_RequiresToolCall, PydanticToolsParser):
+    """Tool-call parser into pydantic objects that never returns ``None`` for a missing call."""
 
-    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
-        parsed = super().parse_result(result, partial=partial)
-        if parsed is None and not partial:
-            text = _text_of(result)
-            raise OutputParserException(
-                f"the model made no tool call; it answered: {text!r}", llm_output=text
-            )
-        return parsed
+
+class StrictKeyToolsParser(_RequiresToolCall, JsonOutputKeyToolsParser):
+    """Tool-call parser into dicts that never returns ``None`` for a missing call."""

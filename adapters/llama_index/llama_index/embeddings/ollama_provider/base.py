@@ -16,6 +16,8 @@ from llama_index.core.callbacks.base import CallbackManager
 
 from ollama_provider import AsyncOllamaProvider, OllamaProvider
 
+from .providers import LazyCoreProviders
+
 DEFAULT_REQUEST_TIMEOUT = 30.0
 DEFAULT_EMBED_CONCURRENCY = 4
 # Texts per LlamaIndex batch when the user sets no ``embed_batch_size`` (the most BaseEmbedding allows).
@@ -24,7 +26,7 @@ DEFAULT_EMBED_CONCURRENCY = 4
 DEFAULT_LLAMA_INDEX_BATCH = 2048
 
 
-class OllamaEmbedding(BaseEmbedding):
+class OllamaEmbedding(LazyCoreProviders, BaseEmbedding):
     """Ollama embeddings for LlamaIndex. Drop-in for ``llama_index.embeddings.ollama.OllamaEmbedding``.
 
     Adds ``dimensions`` (shorter vectors, for models that support it), ``truncate`` (``False``: an
@@ -141,20 +143,6 @@ class OllamaEmbedding(BaseEmbedding):
         if self._request_batch_size is not None:
             settings["embed_batch_size"] = self._request_batch_size
         return settings
-
-    @property
-    def provider(self) -> OllamaProvider:
-        """The synchronous core provider (created on first use)."""
-        if self._provider is None:
-            self._provider = OllamaProvider(self.base_url, **self._settings())
-        return self._provider
-
-    @property
-    def async_provider(self) -> AsyncOllamaProvider:
-        """The asynchronous core provider (created on first use)."""
-        if self._async_provider is None:
-            self._async_provider = AsyncOllamaProvider(self.base_url, **self._settings())
-        return self._async_provider
 
     def _embed_kwargs(self) -> dict[str, Any]:
         return {

@@ -43,6 +43,7 @@ from llama_index.core.llms.llm import Model, ToolSelection
 from llama_index.core.program.utils import FlexibleModel, process_streaming_objects
 from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
 from llama_index.core.types import PydanticProgramMode
+from llama_index.embeddings.ollama_provider.providers import LazyCoreProviders
 
 from ollama_provider import AsyncOllamaProvider, OllamaError, OllamaProvider
 from ollama_provider.payloads import decode_arguments
@@ -65,7 +66,7 @@ dispatcher = get_dispatcher(__name__)
 logger = logging.getLogger(__name__)
 
 
-class Ollama(FunctionCallingLLM):
+class Ollama(LazyCoreProviders, FunctionCallingLLM):
     """Ollama LLM for LlamaIndex: chat, completion, streaming, tools, structured output, thinking.
 
     Drop-in for ``llama_index.llms.ollama.Ollama`` (same constructor names). Differences that matter:
@@ -219,20 +220,6 @@ class Ollama(FunctionCallingLLM):
             "headers": dict(self.headers or {}),
             "client_kwargs": self._client_kwargs,
         }
-
-    @property
-    def provider(self) -> OllamaProvider:
-        """The synchronous core provider (created on first use)."""
-        if self._provider is None:
-            self._provider = OllamaProvider(self.base_url, **self._settings())
-        return self._provider
-
-    @property
-    def async_provider(self) -> AsyncOllamaProvider:
-        """The asynchronous core provider (created on first use)."""
-        if self._async_provider is None:
-            self._async_provider = AsyncOllamaProvider(self.base_url, **self._settings())
-        return self._async_provider
 
     # -- metadata ----------------------------------------------------------------------------------
     @property

@@ -11,6 +11,7 @@ the .ipynb files are what that execution printed.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import nbformat
@@ -453,31 +454,29 @@ final = provider.pull_model(PULL_MODEL, progress=report, insecure=PULL_MODEL.sta
 final.status"""
     ),
     new_markdown_cell(
-        "## Several hosts\n\nOne provider per host; fall back to the next on a connection error. Here the "
-        "first host is down, the second is the local replay server."
+        "## Several hosts\n\nGive the provider every server (`hosts=[...]`, or `OLLAMA_HOST=a:11434,b:11434`): "
+        "each request goes to a host that is up and has the model, and fails over to the next before its "
+        "first chunk. Here the first host is down, the second is the local replay server."
     ),
     new_code_cell(
         """\
-from ollama_provider import OllamaConnectionError
-
-def first_answering(hosts, **chat):
-    for host in hosts:
-        with OllamaProvider(host, retries=0, connect_timeout=1) as candidate:
-            try:
-                return host, candidate.chat(**chat)
-            except OllamaConnectionError as error:
-                print("skipping", host, "->", type(error).__name__)
-    raise OllamaConnectionError("no host answered")
-
 with socket.socket() as probe:  # a port nobody listens on
     probe.bind(("127.0.0.1", 0))
     dead = "http://127.0.0.1:%d" % probe.getsockname()[1]
+
+pool = OllamaProvider(hosts=[dead, server.url], connect_timeout=1)
 question = [{"role": "system", "content": "You are a terse assistant."},
             {"role": "user", "content": "What is the capital of France?"}]
-host, answer = first_answering([dead, server.url], messages=question, model="smollm2:135m",
-                               temperature=0, seed=42, num_predict=48)
-print("answered by the replay server:", host == server.url)
-print(answer.message.content)"""
+answer = pool.chat(question, model="smollm2:135m", temperature=0, seed=42, num_predict=48)
+print(answer.message.content)
+
+health = pool.check_health()  # one status for the pool, and one per host
+print("pool:", health.status)
+for host in health.hosts:
+    print(" ", "replay server    " if host.host == server.url else "nothing listening", "->", host.status)
+listed = pool.list_models()  # merged over the hosts that answered; each model says where it is
+print(len(listed), "models, on", {host == server.url and "the replay server" for m in listed for host in m.hosts})
+pool.close()"""
     ),
     new_markdown_cell(
         "## Errors say what happened\n\nAn input longer than the model's context, with truncation off: "
@@ -524,13 +523,14 @@ def execute(notebook: nbformat.NotebookNode, ollama_host: str) -> None:
     )
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
+    """Rebuild and re-execute the notebooks named on the command line (default: all)."""
     from ollama_provider.cli_demo import bundled_recordings
     from ollama_provider.replay import ReplayServer
 
     live = os.environ.get("OLLAMA_HOST")
     with ReplayServer(bundled_recordings() or HERE.parent / "cassettes" / "recorded") as server:
-        for name in NOTEBOOKS:
+        for name in names or NOTEBOOKS:
             notebook = build(name)
             execute(notebook, live or server.url)
             nbformat.write(notebook, HERE / name)
@@ -538,4 +538,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -85,7 +85,7 @@ def chat(
         logprobs=logprobs,
         top_logprobs=top_logprobs,
     )
-    return Call("POST", "/api/chat", parse_chat, body, CHAT_STREAM if stream else None, name)
+    return Call("POST", "/api/chat", parse_chat, body, CHAT_STREAM if stream else None, name, slow_start=True)
 
 
 def generate(
@@ -130,9 +130,8 @@ def generate(
         logprobs=logprobs,
         top_logprobs=top_logprobs,
     )
-    return Call(
-        "POST", "/api/generate", parse_generate, body, stream_of(parse_generate) if stream else None, name
-    )
+    stream_spec = stream_of(parse_generate) if stream else None
+    return Call("POST", "/api/generate", parse_generate, body, stream_spec, name, slow_start=True)
 
 
 def embed(
@@ -157,7 +156,7 @@ def embed(
         keep_alive=_keep_alive(config, keep_alive),
         options=build_options(options) or None,
     )
-    return Call("POST", "/api/embed", parse_embed, body, None, name)
+    return Call("POST", "/api/embed", parse_embed, body, None, name, slow_start=True)
 
 
 def embed_inputs(text: str | Sequence[str]) -> tuple[list[str], bool]:

@@ -11,13 +11,18 @@ Host resolution follows the Ollama CLI's ``OLLAMA_HOST`` rules (explicit argumen
 'http://127.0.0.1:8080'
 >>> resolve_host("[::1]")
 'http://[::1]:11434'
+
+Several servers are a comma-separated list (or a list), each entry in any of those forms:
+
+>>> resolve_hosts("gpu-1,gpu-2:8080")
+('http://gpu-1:11434', 'http://gpu-2:8080')
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +30,9 @@ from .errors import InvalidRequestError
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_PORT = 11434
+#: How long a request may wait for its first chunk by default: a queue on the server (another
+#: client's generation, ``OLLAMA_NUM_PARALLEL``) or a cold model load (``OLLAMA_LOAD_TIMEOUT`` is 5m).
+DEFAULT_FIRST_CHUNK_TIMEOUT = 300.0
 _SCHEME_PORTS = {"http": 80, "https": 443}
 
 
@@ -62,21 +70,97 @@ def resolve_host(host: str | None = None) -> str:
     return f"{scheme}://{hostname}:{port}{path}"
 
 
+_NUMBER = (int, float)
+#: What each field takes (``None`` listed where it is allowed): checked first, so a wrong type
+#: gets a TypeError naming the field instead of a failure deep inside the transport.
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "host": (str, type(None)),
+    "hosts": (str, Sequence, type(None)),
+    "timeout": (*_NUMBER, type(None)),
+    "first_chunk_timeout": (*_NUMBER, type(None)),
+    "connect_timeout": _NUMBER,
+    "retries": (int,),
+    "backoff_base": _NUMBER,
+    "backoff_max": _NUMBER,
+    "max_connections": (int,),
+    "max_keepalive_connections": (int,),
+    "headers": (Mapping,),
+    "keep_alive": (str, *_NUMBER, type(None)),
+    "model": (str, type(None)),
+    "embed_batch_size": (int,),
+    "embed_concurrency": (int,),
+    "max_in_flight_per_host": (int, type(None)),
+    "trust_env": (bool,),
+    "client_kwargs": (Mapping,),
+}
+_INT_MINIMUMS = {
+    "retries": 0,
+    "max_connections": 1,
+    "max_keepalive_connections": 0,
+    "embed_batch_size": 1,
+    "embed_concurrency": 1,
+    "max_in_flight_per_host": 1,
+}
+
+
+def _check_types(config: OllamaConfig) -> None:
+    for name, types in _FIELD_TYPES.items():
+        value = getattr(config, name)
+        if isinstance(value, types) and (bool in types or not isinstance(value, bool)):
+            continue
+        expected = " or ".join("None" if t is type(None) else t.__name__ for t in types)
+        raise TypeError(f"OllamaConfig {name} must be {expected}, not {type(value).__name__}: {value!r}")
+
+
+def resolve_hosts(hosts: str | Sequence[str] | None = None) -> tuple[str, ...]:
+    """The base URLs of one or several servers: a comma-separated string, a list, or ``None``
+    (``OLLAMA_HOST``, itself possibly a list, else the default). Duplicates are dropped, order kept."""
+    if hosts is None:
+        hosts = os.environ.get("OLLAMA_HOST", "")
+    if isinstance(hosts, str):
+        entries = hosts.split(",") if "," in hosts else [hosts]
+    elif isinstance(hosts, Sequence):
+        entries = list(hosts)
+    else:
+        raise TypeError(f"hosts must be a string or a list of strings, not {type(hosts).__name__}")
+    urls: dict[str, None] = {}
+    for entry in entries:
+        if not isinstance(entry, str):
+            raise TypeError(f"each host must be a string, not {type(entry).__name__}: {entry!r}")
+        if "," in entry or (not entry.strip() and len(entries) > 1):
+            raise InvalidRequestError(f"empty or malformed entry {entry!r} in the hosts {hosts!r}")
+        urls[resolve_host(entry)] = None
+    if not urls:
+        raise InvalidRequestError("hosts is empty: give at least one Ollama server")
+    return tuple(urls)
+
+
 @dataclass(frozen=True, slots=True)
 class OllamaConfig:
     """Everything the transport needs. All times are seconds.
 
-    ``timeout`` is the per-chunk read timeout: a long answer that keeps streaming never times out, a
-    server that stalls does. Loading a large model can make the *first* chunk slow (minutes on a cold
-    CPU machine): raise ``timeout`` for such models. ``retries`` counts retries after the first attempt.
+    ``timeout`` is the read timeout between chunks: a long answer that keeps streaming never times
+    out, a server that stalls does. The *first* chunk of a chat, generate or embed gets
+    ``first_chunk_timeout`` instead (at least ``timeout``): before it, the request may wait in the
+    server's queue behind other clients' generations, or for the model to load (minutes on a cold
+    CPU machine), and a non-streamed answer arrives only when it is complete. ``retries`` counts
+    retries after the first attempt.
+
+    ``hosts`` (or a ``host`` holding commas) names several servers: requests are routed to one that is
+    up and has the model, failing over to the next before the first chunk (see the README's "Scaling
+    out"); ``max_in_flight_per_host`` then caps the requests sent to each server at once.
 
     >>> cfg = OllamaConfig(host="localhost:8080", retries=0)
     >>> cfg.base_url, cfg.timeout, cfg.retries
     ('http://localhost:8080', 30.0, 0)
+    >>> OllamaConfig(hosts=["gpu-1", "gpu-2"]).base_urls
+    ('http://gpu-1:11434', 'http://gpu-2:11434')
     """
 
     host: str | None = None
+    hosts: Sequence[str] | str | None = None
     timeout: float | None = 30.0
+    first_chunk_timeout: float | None = DEFAULT_FIRST_CHUNK_TIMEOUT
     connect_timeout: float = 5.0
     retries: int = 3
     backoff_base: float = 0.5
@@ -88,20 +172,37 @@ class OllamaConfig:
     model: str | None = None
     embed_batch_size: int = 256
     embed_concurrency: int = 4
+    max_in_flight_per_host: int | None = None
     trust_env: bool = True
     #: Extra keyword arguments for the httpx clients (``verify``, ``cert``, ``transport``, ...).
     client_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    #: Read-only: every server's base URL, resolved (one entry for a single host).
+    base_urls: tuple[str, ...] = field(init=False)
+    #: Read-only: the base URL (the comma-joined base URLs when there are several servers).
     base_url: str = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "base_url", resolve_host(self.host))
-        if self.retries < 0:
-            raise InvalidRequestError("retries must be >= 0")
-        if self.timeout is not None and self.timeout <= 0:
-            raise InvalidRequestError("timeout must be > 0 seconds (or None for no read timeout)")
-        if self.connect_timeout <= 0:
-            raise InvalidRequestError("connect_timeout must be > 0 seconds")
-        if self.embed_batch_size < 1 or self.embed_concurrency < 1:
-            raise InvalidRequestError("embed_batch_size and embed_concurrency must be >= 1")
-        if self.max_connections < 1:
-            raise InvalidRequestError("max_connections must be >= 1")
+        _check_types(self)
+        if self.hosts is not None and self.host is not None:
+            raise InvalidRequestError("give either host or hosts, not both")
+        urls = resolve_hosts(self.hosts if self.hosts is not None else self.host)
+        object.__setattr__(self, "base_urls", urls)
+        object.__setattr__(self, "base_url", ",".join(urls))
+        for name in ("timeout", "first_chunk_timeout", "connect_timeout"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise InvalidRequestError(f"{name} must be > 0 seconds (or None for no limit), not {value!r}")
+        for name, least in _INT_MINIMUMS.items():
+            value = getattr(self, name)
+            if value is not None and value < least:
+                raise InvalidRequestError(f"{name} must be >= {least}, not {value!r}")
+
+    def for_host(self, base_url: str) -> OllamaConfig:
+        """This configuration for one of its servers."""
+        return replace(self, host=base_url, hosts=None)
+
+    def first_read_timeout(self) -> float | None:
+        """The read timeout for the first chunk of a request that may wait for the model."""
+        if self.first_chunk_timeout is None or self.timeout is None:
+            return None
+        return max(self.first_chunk_timeout, self.timeout)

@@ -31,12 +31,19 @@ class InvalidRequestError(OllamaError, ValueError):
 
 
 class OllamaConnectionError(OllamaError, ConnectionError):
-    """The server could not be reached, or dropped the connection before answering."""
+    """The server could not be reached, or dropped the connection before answering.
 
-    def __init__(self, message: str, *, host: str | None = None, retryable: bool = True) -> None:
+    ``unreachable`` is set when no connection could be made at all (refused, unknown host, no
+    route): a pool of several hosts then takes that host out of rotation for a while.
+    """
+
+    def __init__(
+        self, message: str, *, host: str | None = None, retryable: bool = True, unreachable: bool = False
+    ) -> None:
         super().__init__(message)
         self.host = host
         self.retryable = retryable
+        self.unreachable = unreachable
 
 
 class OllamaTimeoutError(OllamaError, TimeoutError):

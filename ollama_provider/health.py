@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
+from .forks import forget_in_child
 from .types import HealthState, HealthStatus
 
 #: Above this round trip for the two health probes, the server is reported as degraded.
@@ -31,6 +32,11 @@ class HealthTracker:
         self.consecutive_failures = 0
         self.last_error: str | None = None
         self.last_latency: float | None = None
+        forget_in_child(self)
+
+    def _after_fork_in_child(self) -> list[object]:
+        self._lock = threading.Lock()  # another thread may have held it at the fork
+        return []
 
     def record_success(self, latency: float | None = None) -> None:
         with self._lock:
@@ -66,3 +72,37 @@ class HealthTracker:
             consecutive_failures=self.consecutive_failures,
             checked_at=datetime.now(timezone.utc),
         )
+
+
+def summarize(
+    host: str, per_host: list[HealthStatus], tracker: HealthTracker, *, models: int | None
+) -> HealthStatus:
+    """One status for a pool: ``healthy`` when every host is, ``unhealthy`` when none is up,
+    ``degraded`` otherwise; ``models`` counts distinct models across the hosts that answered.
+
+    >>> up = HealthStatus("healthy", "http://a:11434", latency=0.01, version="0.33.0", models=2)
+    >>> down = HealthStatus("unhealthy", "http://b:11434", last_error="OllamaConnectionError: refused")
+    >>> status = summarize("http://a:11434,http://b:11434", [up, down], HealthTracker("x"), models=2)
+    >>> status.status, status.version, [h.healthy for h in status.hosts]
+    ('degraded', '0.33.0', [True, False])
+    """
+    up = [s for s in per_host if s.status != "unhealthy"]
+    state: HealthState
+    if up and len(up) == len(per_host) and all(s.healthy for s in per_host):
+        state = "healthy"
+    else:
+        state = "degraded" if up else "unhealthy"
+    versions = sorted({s.version for s in up if s.version})
+    latencies = [s.latency for s in per_host if s.latency is not None]
+    errors = [f"{s.host}: {s.last_error}" for s in per_host if s.last_error and s.status != "healthy"]
+    return HealthStatus(
+        status=state,
+        host=host,
+        latency=max(latencies) if latencies else None,
+        version=", ".join(versions) or None,
+        models=models if up else None,
+        last_error="; ".join(errors) or None,
+        consecutive_failures=tracker.consecutive_failures,
+        checked_at=datetime.now(timezone.utc),
+        per_host=per_host,
+    )

@@ -14,8 +14,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .names import canonical_name
+from .types import ModelInfo, RunningModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +60,24 @@ def closest_models(installed: Iterable[str], name: str, limit: int = 3) -> list[
         key=lambda m: similar.index(base_of[m]),
     )
     return ranked[:limit]
+
+
+Listed = TypeVar("Listed", ModelInfo, RunningModel)
+
+
+def merge_listings(listings: Iterable[tuple[str, list[Listed]]]) -> list[Listed]:
+    """The models of several hosts as one list: each model once (the first host's entry), with
+    ``hosts`` naming every host that listed it, in the order of the hosts.
+
+    >>> a = ("http://a:11434", [ModelInfo("llama3.2:latest"), ModelInfo("all-minilm:latest")])
+    >>> b = ("http://b:11434", [ModelInfo("llama3.2:latest")])
+    >>> [(m.name, m.hosts) for m in merge_listings([a, b])]
+    [('llama3.2:latest', ['http://a:11434', 'http://b:11434']), ('all-minilm:latest', ['http://a:11434'])]
+    """
+    merged: dict[str, Listed] = {}
+    for host, models in listings:
+        for model in models:
+            entry = merged.setdefault(canonical_name(model.name), model)
+            if host not in entry.hosts:
+                entry.hosts.append(host)
+    return list(merged.values())

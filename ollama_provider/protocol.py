@@ -55,7 +55,9 @@ class Call(Generic[T]):
     """One request to the server and how to turn its answer into ``T``.
 
     ``parse`` receives the decoded JSON body (or ``None`` for an empty body, or the text of a
-    non-JSON body when ``text`` is set); ``stream`` is set for NDJSON streams.
+    non-JSON body when ``text`` is set); ``stream`` is set for NDJSON streams. ``slow_start``
+    marks the requests that run the model: the server may queue them or load the model first, so
+    their first chunk gets ``first_chunk_timeout``.
     """
 
     method: str
@@ -67,6 +69,7 @@ class Call(Generic[T]):
     text: bool = False
     headers: Mapping[str, str] = field(default_factory=dict)
     retry: bool = True
+    slow_start: bool = False
 
     def encoded_body(self) -> bytes | None:
         return None if self.body is None else orjson.dumps(self.body)

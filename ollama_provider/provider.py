@@ -27,16 +27,20 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, overload
 
 from . import calls, steps
-from .config import OllamaConfig
+from .config import OllamaConfig, resolve_host
 from .errors import (
     IncompleteStreamError,
+    InvalidRequestError,
     InvalidResponseError,
     ModelNotFoundError,
     OllamaConnectionError,
+    OllamaError,
     OllamaResponseError,
     OllamaTimeoutError,
 )
-from .health import HealthTracker
+from .health import HealthTracker, summarize
+from .models import Listed, merge_listings
+from .names import canonical_name
 from .payloads import KeepAlive
 from .protocol import Call
 from .steps import adrive, drive
@@ -53,6 +57,8 @@ from .types import (
     ShowResponse,
 )
 
+if TYPE_CHECKING:
+    from .pool_transport import SyncPoolTransport
 if TYPE_CHECKING:  # annotations only: typing_extensions costs import time (typing has them from 3.11)
     from typing_extensions import Self, Unpack
 
@@ -87,31 +93,127 @@ class EmbedOptions(TypedDict, total=False):
 
 
 class _ProviderBase:
-    """Configuration and health state, shared by both providers."""
+    """Configuration, health state and what is the same for one or several hosts, shared by both
+    providers. A provider pickles and copies as its configuration alone: the copy opens its own
+    connections when first used (in another process too)."""
 
     def __init__(
         self, host: str | None = None, *, config: OllamaConfig | None = None, **settings: Any
     ) -> None:
-        if config is None:
-            config = OllamaConfig(host=host, **settings)
-        elif host is not None or settings:
-            overrides: dict[str, Any] = {"host": host} if host is not None else {}
-            config = replace(config, **overrides, **settings)
-        self.config = config
-        self.health = HealthTracker(config.base_url)
+        self.config = _configuration(type(self).__name__, host, config, settings)
+        self.health = HealthTracker(self.config.base_url)
 
     @property
     def host(self) -> str:
+        """The base URL (comma-joined base URLs with several hosts)."""
         return self.config.base_url
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """Every server's base URL."""
+        return self.config.base_urls
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(host={self.config.base_url!r}, model={self.config.model!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuilt, (type(self), self.config))
+
+    def __copy__(self) -> Self:
+        return type(self)(config=self.config)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        return type(self)(config=self.config)  # the configuration is immutable: share it
+
+    def _targets(self, host: str | None) -> list[str]:
+        """The base URLs a model-management call acts on: ``host`` alone, else every host."""
+        if host is None:
+            return list(self.config.base_urls)
+        url = resolve_host(host)
+        if url not in self.config.base_urls:
+            raise InvalidRequestError(f"host {host!r} is not one of this provider's hosts ({self.host})")
+        return [url]
+
     def _embed_split(
-        self, input: str | Sequence[str], batch_size: int | None
+        self, input: str | Sequence[str], batch_size: int | None, hosts: int = 1
     ) -> tuple[list[tuple[int, list[str]]], bool]:
+        """Batches of at most ``batch_size``; with several hosts, small enough for each to get one."""
         texts, single = calls.embed_inputs(input)
-        return calls.batches(texts, batch_size or self.config.embed_batch_size), single
+        size = batch_size or self.config.embed_batch_size
+        if hosts > 1:
+            size = min(size, max(1, -(-len(texts) // hosts)))
+        return calls.batches(texts, size), single
+
+    def _changed(self, url: str) -> None:
+        """Models were pulled, created, copied or deleted on ``url``: routing must ask again."""
+        pool = getattr(self._transport, "pool", None)
+        if pool is not None:
+            pool.forget_lists(pool.host(url))
+
+    def _acted(self, answers: list[tuple[str, Any]], errors: list[OllamaError]) -> None:
+        """After a delete or copy on each host: fine if some host did it and the others lacked the
+        model; else the first error."""
+        for url, _ in answers:
+            self._changed(url)
+        if errors and not (answers and all(isinstance(e, ModelNotFoundError) for e in errors)):
+            raise errors[0]
+
+    def _summary(self, per_host: list[HealthStatus], installed: list[str]) -> HealthStatus:
+        pool = self._transport.pool
+        for status in per_host:
+            if status.status != "unhealthy":  # it answered: it may take traffic again
+                pool.restore(pool.host(status.host))
+        models = len({canonical_name(name) for name in installed})
+        return summarize(self.host, per_host, self.health, models=models)
+
+    _transport: Any
+
+
+def _merged(answers: list[tuple[str, list[Listed]]], errors: list[OllamaError]) -> list[Listed]:
+    """The lists of the hosts that answered, merged; the first error if none answered."""
+    if errors and not answers:
+        raise errors[0]
+    return merge_listings(answers)
+
+
+def _every_host_has(answers: list[tuple[str, bool]], errors: list[OllamaError]) -> bool:
+    for error in errors:
+        if not (isinstance(error, OllamaResponseError) and error.status_code == 404):
+            raise error
+    return not errors
+
+
+def _rebuilt(cls: Callable[..., T], config: OllamaConfig) -> T:
+    return cls(config=config)
+
+
+def _configuration(
+    owner: str, host: Any, config: OllamaConfig | None, settings: dict[str, Any]
+) -> OllamaConfig:
+    """The configuration from a constructor's arguments, with errors that say what to pass."""
+    if isinstance(host, OllamaConfig):  # OllamaProvider(OllamaConfig(...)): the natural first guess
+        if config is not None:
+            raise TypeError(f"{owner}() got two configurations: pass one, as config=")
+        host, config = None, host
+    if config is not None and not isinstance(config, OllamaConfig):
+        raise TypeError(f"{owner}(config=...) takes an OllamaConfig, not {type(config).__name__}")
+    if host is not None and not isinstance(host, str):
+        if isinstance(host, Sequence):  # a list of servers
+            settings = {**settings, "hosts": host}
+            host = None
+        else:
+            raise TypeError(
+                f"{owner}(host=...) takes the server's address as a string (e.g. 'http://127.0.0.1:11434'), "
+                f"not {type(host).__name__}; pass a configuration as config=OllamaConfig(...)"
+            )
+    if config is None:
+        return OllamaConfig(host=host, **settings)
+    overrides = dict(settings)
+    if host is not None:
+        overrides.update(host=host, hosts=None)
+    elif "hosts" in overrides:
+        overrides["host"] = None
+    return replace(config, **overrides) if overrides else config
 
 
 class OllamaProvider(_ProviderBase):
@@ -139,22 +241,69 @@ class OllamaProvider(_ProviderBase):
         self, host: str | None = None, *, config: OllamaConfig | None = None, **settings: Any
     ) -> None:
         super().__init__(host, config=config, **settings)
-        self._transport = SyncTransport(self.config, self.health)
+        self._transport: SyncTransport | SyncPoolTransport
+        if len(self.config.base_urls) == 1:
+            self._transport = SyncTransport(self.config, self.health)
+        else:
+            from .pool_transport import SyncPoolTransport
+
+            self._transport = SyncPoolTransport(self.config, self.health)
 
     # -- running calls -------------------------------------------------------------------------
-    def _run(self, call: Call[T]) -> T:
+    def _run(self, call: Call[T], transport: SyncTransport | None = None) -> T:
         try:
-            return self._transport.request(call)
+            return (transport or self._transport).request(call)
         except ModelNotFoundError as error:
-            drive(steps.suggest_models(error), self._run)
+            drive(steps.suggest_models(error), self._listed)
             raise
 
-    def _stream(self, call: Call[Any]) -> Iterator[Any]:
+    def _stream(self, call: Call[Any], transport: SyncTransport | None = None) -> Iterator[Any]:
         try:
-            yield from self._transport.stream(call)
+            yield from (transport or self._transport).stream(call)
         except ModelNotFoundError as error:
-            drive(steps.suggest_models(error), self._run)
+            drive(steps.suggest_models(error), self._listed)
             raise
+
+    def _on_hosts(
+        self, call: Call[T], host: str | None = None
+    ) -> tuple[list[tuple[str, T]], list[OllamaError]]:
+        """Run ``call`` on every target host: the answers, and the errors of the hosts that failed."""
+        answers, errors = [], []
+        for url in self._targets(host):
+            try:
+                answers.append((url, self._run(call, self._transport.transports[url])))
+            except OllamaError as error:
+                errors.append(error)
+        return answers, errors
+
+    def _listed(self, call: Call[list[Listed]]) -> list[Listed]:
+        """A list of models (``/api/tags``, ``/api/ps``) of every host, merged."""
+        return _merged(*self._on_hosts(call))
+
+    def _progress_on_hosts(
+        self,
+        call: Call[ProgressResponse],
+        host: str | None,
+        progress: ProgressCallback | None,
+        *,
+        resume: bool,
+    ) -> Iterator[ProgressResponse]:
+        """A pull or create on each target host in turn (a pull resumes after a dropped connection)."""
+        for url in self._targets(host):
+            transport = self._transport.transports[url]
+            attempts = self.config.retries + 1 if resume else 1
+            for attempt in range(attempts):
+                try:
+                    for chunk in self._stream(call, transport):
+                        chunk.host = url
+                        if progress is not None:
+                            progress(chunk)
+                        yield chunk
+                    break
+                except _RESUMABLE:
+                    if attempt == attempts - 1:
+                        raise
+            self._changed(url)
 
     # -- generation ----------------------------------------------------------------------------
     @overload
@@ -322,14 +471,21 @@ class OllamaProvider(_ProviderBase):
         (3, True)
         >>> provider.close(); server.stop()
         """
-        parts, single = self._embed_split(input, batch_size)
-        vectors = [
-            vector
-            for offset, batch in parts
-            for vector in drive(
-                steps.embed_batch(self.config, offset, batch, model=model, **kwargs), self._run
-            )
-        ]
+        spread = self._transport.spread(model or self.config.model)
+        parts, single = self._embed_split(input, batch_size, spread)
+
+        def run(part: tuple[int, list[str]]) -> list[Vector]:
+            offset, batch = part
+            return drive(steps.embed_batch(self.config, offset, batch, model=model, **kwargs), self._run)
+
+        if spread > 1 and len(parts) > 1:  # several hosts: every one of them embeds at once
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(len(parts), max(spread, self.config.embed_concurrency))) as workers:
+                results = list(workers.map(run, parts))
+        else:
+            results = [run(part) for part in parts]
+        vectors = [vector for batch_vectors in results for vector in batch_vectors]
         return vectors[0] if single else vectors
 
     # -- models --------------------------------------------------------------------------------
@@ -344,7 +500,7 @@ class OllamaProvider(_ProviderBase):
          ('gemma3:270m', '268.10M')]
         >>> provider.close(); server.stop()
         """
-        return self._run(calls.list_models())
+        return self._listed(calls.list_models())
 
     def list_running(self) -> list[RunningModel]:
         """Models loaded in memory (``/api/ps``).
@@ -355,7 +511,7 @@ class OllamaProvider(_ProviderBase):
         [('smollm2:135m', 4096), ('gemma3:270m', 4096)]
         >>> provider.close(); server.stop()
         """
-        return self._run(calls.list_running())
+        return self._listed(calls.list_running())
 
     def show_model(self, name: str, *, verbose: bool | None = None) -> ShowResponse:
         """Details, template, parameters and capabilities of one model.
@@ -369,8 +525,9 @@ class OllamaProvider(_ProviderBase):
         """
         return self._run(calls.show_model(name, verbose=verbose))
 
-    def delete_model(self, name: str) -> None:
-        """Delete an installed model; :class:`ModelNotFoundError` when there is none of that name.
+    def delete_model(self, name: str, *, host: str | None = None) -> None:
+        """Delete an installed model (from every host that has it, or from ``host``);
+        :class:`ModelNotFoundError` when there is none of that name.
 
         >>> from ollama_provider.replay import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
@@ -382,10 +539,11 @@ class OllamaProvider(_ProviderBase):
         ollama_provider.errors.ModelNotFoundError: model 'smollm2-copy:test' not found (did you mean: ...)
         >>> provider.close(); server.stop()
         """
-        self._run(calls.delete_model(name))
+        self._acted(*self._on_hosts(calls.delete_model(name), host))
 
-    def copy_model(self, source: str, destination: str) -> None:
-        """Copy the installed model ``source`` under the new name ``destination`` (no download).
+    def copy_model(self, source: str, destination: str, *, host: str | None = None) -> None:
+        """Copy the installed model ``source`` under the new name ``destination`` (no download), on
+        every host that has it, or on ``host``.
 
         >>> from ollama_provider.replay import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
@@ -393,13 +551,14 @@ class OllamaProvider(_ProviderBase):
         >>> provider.delete_model("smollm2-copy:test")  # clean up
         >>> provider.close(); server.stop()
         """
-        self._run(calls.copy_model(source, destination))
+        self._acted(*self._on_hosts(calls.copy_model(source, destination), host))
 
     @overload
     def pull_model(
         self,
         name: str,
         *,
+        host: str | None = ...,
         progress: ProgressCallback | None = ...,
         stream: Literal[False] = False,
         insecure: bool | None = ...,
@@ -409,6 +568,7 @@ class OllamaProvider(_ProviderBase):
         self,
         name: str,
         *,
+        host: str | None = ...,
         progress: ProgressCallback | None = ...,
         stream: Literal[True],
         insecure: bool | None = ...,
@@ -417,11 +577,13 @@ class OllamaProvider(_ProviderBase):
         self,
         name: str,
         *,
+        host: str | None = None,
         progress: ProgressCallback | None = None,
         stream: bool = False,
         insecure: bool | None = None,
     ) -> ProgressResponse | Stream[ProgressResponse]:
-        """Download a model. Calls ``progress`` for each update, or with ``stream=True`` yields them.
+        """Download a model (onto every host in turn, or onto ``host``). Calls ``progress`` for each
+        update, or with ``stream=True`` yields them (each update's ``host`` says where it comes from).
 
         A dropped connection is resumed (up to ``retries`` times): Ollama keeps partial downloads.
 
@@ -452,7 +614,9 @@ class OllamaProvider(_ProviderBase):
         ollama_provider.errors.StreamError: pull model manifest: Get "https://registry.ollama.ai/...": ...
         >>> provider.close(); server.stop()
         """
-        chunks = self._resumable(calls.pull_model(name, insecure=insecure), progress)
+        chunks = self._progress_on_hosts(
+            calls.pull_model(name, insecure=insecure), host, progress, resume=True
+        )
         return Stream(chunks) if stream else _last(chunks)
 
     def push_model(
@@ -482,10 +646,10 @@ class OllamaProvider(_ProviderBase):
         return _last(self._progress(self._stream(calls.push_model(name, insecure=insecure)), progress))
 
     def create_model(
-        self, name: str, *, progress: ProgressCallback | None = None, **spec: Any
+        self, name: str, *, host: str | None = None, progress: ProgressCallback | None = None, **spec: Any
     ) -> ProgressResponse:
-        """Create a model: ``from_=`` an existing one (or ``files=``), with ``system``, ``template``,
-        ``parameters``, ``messages``, ``quantize``.
+        """Create a model (on every host in turn, or on ``host``): ``from_=`` an existing one (or
+        ``files=``), with ``system``, ``template``, ``parameters``, ``messages``, ``quantize``.
 
         >>> from ollama_provider.replay import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
@@ -501,18 +665,7 @@ class OllamaProvider(_ProviderBase):
         >>> provider.delete_model("smollm2-pirate:test")
         >>> provider.close(); server.stop()
         """
-        return _last(self._progress(self._stream(calls.create_model(name, **spec)), progress))
-
-    def _resumable(
-        self, call: Call[ProgressResponse], progress: ProgressCallback | None
-    ) -> Iterator[ProgressResponse]:
-        for attempt in range(self.config.retries + 1):
-            try:
-                yield from self._progress(self._stream(call), progress)
-                return
-            except _RESUMABLE:
-                if attempt == self.config.retries:
-                    raise
+        return _last(self._progress_on_hosts(calls.create_model(name, **spec), host, progress, resume=False))
 
     @staticmethod
     def _progress(
@@ -537,13 +690,14 @@ class OllamaProvider(_ProviderBase):
         ollama_provider.errors.ModelNotFoundError: model 'no-such-model:1b' is not installed on ...
         >>> provider.close(); server.stop()
         """
-        found = drive(steps.installed_name(self.config, name, pull=pull), self._run)
+        found = drive(steps.installed_name(self.config, name, pull=pull), self._listed)
         if found is None:
             self.pull_model(name, progress=progress)
         return found or name
 
-    def blob_exists(self, digest: str) -> bool:
-        """Whether the server has a blob (``sha256:<hex>``).
+    def blob_exists(self, digest: str, *, host: str | None = None) -> bool:
+        """Whether the server has a blob (``sha256:<hex>``); with several hosts, whether every one
+        has it (or ``host``).
 
         >>> from ollama_provider.replay import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
@@ -553,12 +707,7 @@ class OllamaProvider(_ProviderBase):
         False
         >>> provider.close(); server.stop()
         """
-        try:
-            return self._run(calls.blob_exists(digest))
-        except OllamaResponseError as error:
-            if error.status_code == 404:
-                return False
-            raise
+        return _every_host_has(*self._on_hosts(calls.blob_exists(digest), host))
 
     def version(self) -> str:
         """The server's version (``/api/version``).
@@ -599,7 +748,14 @@ class OllamaProvider(_ProviderBase):
         ('unhealthy', 'OllamaConnectionError: cannot connect to Ollama at ... Is Ollama running? ...')
         >>> provider.close()
         """
-        return drive(steps.check_health(self.health), self._run)
+        if len(self.hosts) == 1:
+            return drive(steps.check_health(self.health), self._run)
+        installed: list[str] = []
+        per_host = [
+            drive(steps.check_health(transport.health, installed), transport.request)
+            for transport in self._transport.transports.values()
+        ]
+        return self._summary(per_host, installed)
 
     # -- lifetime ------------------------------------------------------------------------------
     def close(self) -> None:
@@ -657,25 +813,79 @@ class AsyncOllamaProvider(_ProviderBase):
         self, host: str | None = None, *, config: OllamaConfig | None = None, **settings: Any
     ) -> None:
         super().__init__(host, config=config, **settings)
-        self._transport = AsyncTransport(self.config, self.health)
+        self._transport: AsyncTransport | AsyncPoolTransport
+        if len(self.config.base_urls) == 1:
+            self._transport = AsyncTransport(self.config, self.health)
+        else:
+            from .pool_transport import AsyncPoolTransport
 
-    async def _run(self, call: Call[T]) -> T:
+            self._transport = AsyncPoolTransport(self.config, self.health)
+
+    async def _run(self, call: Call[T], transport: AsyncTransport | None = None) -> T:
         try:
-            return await self._transport.request(call)
+            return await (transport or self._transport).request(call)
         except ModelNotFoundError as error:
-            await adrive(steps.suggest_models(error), self._run)
+            await adrive(steps.suggest_models(error), self._listed)
             raise
 
-    async def _stream(self, call: Call[Any]) -> AsyncGenerator[Any, None]:
-        chunks = self._transport.stream(call)
+    async def _stream(
+        self, call: Call[Any], transport: AsyncTransport | None = None
+    ) -> AsyncGenerator[Any, None]:
+        chunks = (transport or self._transport).stream(call)
         try:
             async for chunk in chunks:
                 yield chunk
         except ModelNotFoundError as error:
-            await adrive(steps.suggest_models(error), self._run)
+            await adrive(steps.suggest_models(error), self._listed)
             raise
         finally:
             await chunks.aclose()
+
+    async def _on_hosts(
+        self, call: Call[T], host: str | None = None
+    ) -> tuple[list[tuple[str, T]], list[OllamaError]]:
+        """See :meth:`OllamaProvider._on_hosts`; the hosts are asked at once."""
+        urls = self._targets(host)
+        outcomes = await asyncio.gather(
+            *(self._run(call, self._transport.transports[url]) for url in urls), return_exceptions=True
+        )
+        answers, errors = [], []
+        for url, outcome in zip(urls, outcomes, strict=True):
+            if isinstance(outcome, OllamaError):
+                errors.append(outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                answers.append((url, outcome))
+        return answers, errors
+
+    async def _listed(self, call: Call[list[Listed]]) -> list[Listed]:
+        return _merged(*await self._on_hosts(call))
+
+    async def _progress_on_hosts(
+        self,
+        call: Call[ProgressResponse],
+        host: str | None,
+        progress: ProgressCallback | None,
+        *,
+        resume: bool,
+    ) -> AsyncIterator[ProgressResponse]:
+        """See :meth:`OllamaProvider._progress_on_hosts`."""
+        for url in self._targets(host):
+            transport = self._transport.transports[url]
+            attempts = self.config.retries + 1 if resume else 1
+            for attempt in range(attempts):
+                try:
+                    async for chunk in self._stream(call, transport):
+                        chunk.host = url
+                        if progress is not None:
+                            progress(chunk)
+                        yield chunk
+                    break
+                except _RESUMABLE:
+                    if attempt == attempts - 1:
+                        raise
+            self._changed(url)
 
     @overload
     async def chat(
@@ -831,8 +1041,9 @@ class AsyncOllamaProvider(_ProviderBase):
         [384, 384, 384]
         >>> asyncio.run(provider.close()); server.stop()
         """
-        parts, single = self._embed_split(input, batch_size)
-        gate = asyncio.Semaphore(self.config.embed_concurrency)
+        spread = await self._transport.spread(model or self.config.model)
+        parts, single = self._embed_split(input, batch_size, spread)
+        gate = asyncio.Semaphore(max(spread, self.config.embed_concurrency))
 
         async def run(offset: int, batch: list[str]) -> list[Vector]:
             async with gate:
@@ -856,7 +1067,7 @@ class AsyncOllamaProvider(_ProviderBase):
          'smollm2:135m', 'gemma3:270m']
         >>> asyncio.run(provider.close()); server.stop()
         """
-        return await self._run(calls.list_models())
+        return await self._listed(calls.list_models())
 
     async def list_running(self) -> list[RunningModel]:
         """See :meth:`OllamaProvider.list_running`.
@@ -869,7 +1080,7 @@ class AsyncOllamaProvider(_ProviderBase):
         ['smollm2:135m', 'gemma3:270m']
         >>> asyncio.run(provider.close()); server.stop()
         """
-        return await self._run(calls.list_running())
+        return await self._listed(calls.list_running())
 
     async def show_model(self, name: str, *, verbose: bool | None = None) -> ShowResponse:
         """See :meth:`OllamaProvider.show_model`.
@@ -885,7 +1096,7 @@ class AsyncOllamaProvider(_ProviderBase):
         """
         return await self._run(calls.show_model(name, verbose=verbose))
 
-    async def delete_model(self, name: str) -> None:
+    async def delete_model(self, name: str, *, host: str | None = None) -> None:
         """See :meth:`OllamaProvider.delete_model`.
 
         >>> import asyncio
@@ -900,9 +1111,9 @@ class AsyncOllamaProvider(_ProviderBase):
         ollama_provider.errors.ModelNotFoundError: model 'smollm2-copy:test' not found (...)
         >>> asyncio.run(provider.close()); server.stop()
         """
-        await self._run(calls.delete_model(name))
+        self._acted(*await self._on_hosts(calls.delete_model(name), host))
 
-    async def copy_model(self, source: str, destination: str) -> None:
+    async def copy_model(self, source: str, destination: str, *, host: str | None = None) -> None:
         """See :meth:`OllamaProvider.copy_model`.
 
         >>> import asyncio
@@ -915,13 +1126,14 @@ class AsyncOllamaProvider(_ProviderBase):
         >>> asyncio.run(copy_and_clean_up())
         >>> asyncio.run(provider.close()); server.stop()
         """
-        await self._run(calls.copy_model(source, destination))
+        self._acted(*await self._on_hosts(calls.copy_model(source, destination), host))
 
     @overload
     async def pull_model(
         self,
         name: str,
         *,
+        host: str | None = ...,
         progress: ProgressCallback | None = ...,
         stream: Literal[False] = False,
         insecure: bool | None = ...,
@@ -931,6 +1143,7 @@ class AsyncOllamaProvider(_ProviderBase):
         self,
         name: str,
         *,
+        host: str | None = ...,
         progress: ProgressCallback | None = ...,
         stream: Literal[True],
         insecure: bool | None = ...,
@@ -939,6 +1152,7 @@ class AsyncOllamaProvider(_ProviderBase):
         self,
         name: str,
         *,
+        host: str | None = None,
         progress: ProgressCallback | None = None,
         stream: bool = False,
         insecure: bool | None = None,
@@ -964,7 +1178,9 @@ class AsyncOllamaProvider(_ProviderBase):
         success
         >>> asyncio.run(provider.close()); server.stop()
         """
-        chunks = self._resumable(calls.pull_model(name, insecure=insecure), progress)
+        chunks = self._progress_on_hosts(
+            calls.pull_model(name, insecure=insecure), host, progress, resume=True
+        )
         return AsyncStream(chunks) if stream else await _alast(chunks)
 
     async def push_model(
@@ -987,7 +1203,7 @@ class AsyncOllamaProvider(_ProviderBase):
         return await _alast(self._progress(self._stream(calls.push_model(name, insecure=insecure)), progress))
 
     async def create_model(
-        self, name: str, *, progress: ProgressCallback | None = None, **spec: Any
+        self, name: str, *, host: str | None = None, progress: ProgressCallback | None = None, **spec: Any
     ) -> ProgressResponse:
         """See :meth:`OllamaProvider.create_model`.
 
@@ -1007,19 +1223,8 @@ class AsyncOllamaProvider(_ProviderBase):
         >>> asyncio.run(provider.delete_model("smollm2-pirate:test"))
         >>> asyncio.run(provider.close()); server.stop()
         """
-        return await _alast(self._progress(self._stream(calls.create_model(name, **spec)), progress))
-
-    async def _resumable(
-        self, call: Call[ProgressResponse], progress: ProgressCallback | None
-    ) -> AsyncIterator[ProgressResponse]:
-        for attempt in range(self.config.retries + 1):
-            try:
-                async for chunk in self._progress(self._stream(call), progress):
-                    yield chunk
-                return
-            except _RESUMABLE:
-                if attempt == self.config.retries:
-                    raise
+        call = calls.create_model(name, **spec)
+        return await _alast(self._progress_on_hosts(call, host, progress, resume=False))
 
     @staticmethod
     async def _progress(
@@ -1043,12 +1248,12 @@ class AsyncOllamaProvider(_ProviderBase):
         'all-minilm:latest'
         >>> asyncio.run(provider.close()); server.stop()
         """
-        found = await adrive(steps.installed_name(self.config, name, pull=pull), self._run)
+        found = await adrive(steps.installed_name(self.config, name, pull=pull), self._listed)
         if found is None:
             await self.pull_model(name, progress=progress)
         return found or name
 
-    async def blob_exists(self, digest: str) -> bool:
+    async def blob_exists(self, digest: str, *, host: str | None = None) -> bool:
         """See :meth:`OllamaProvider.blob_exists`.
 
         >>> import asyncio
@@ -1059,12 +1264,7 @@ class AsyncOllamaProvider(_ProviderBase):
         False
         >>> asyncio.run(provider.close()); server.stop()
         """
-        try:
-            return await self._run(calls.blob_exists(digest))
-        except OllamaResponseError as error:
-            if error.status_code == 404:
-                return False
-            raise
+        return _every_host_has(*await self._on_hosts(calls.blob_exists(digest), host))
 
     async def version(self) -> str:
         """See :meth:`OllamaProvider.version`.
@@ -1104,7 +1304,16 @@ class AsyncOllamaProvider(_ProviderBase):
         (True, '0.33.0-rc2', 6)
         >>> asyncio.run(provider.close()); server.stop()
         """
-        return await adrive(steps.check_health(self.health), self._run)
+        if len(self.hosts) == 1:
+            return await adrive(steps.check_health(self.health), self._run)
+        installed: list[str] = []
+        per_host = await asyncio.gather(
+            *(
+                adrive(steps.check_health(transport.health, installed), transport.request)
+                for transport in self._transport.transports.values()
+            )
+        )
+        return self._summary(list(per_host), installed)
 
     async def close(self) -> None:
         """Close the pooled connections (awaitable). Idempotent; a later call opens new ones.

@@ -118,8 +118,9 @@ def installed_name(config: OllamaConfig, name: str, *, pull: bool) -> Steps[str 
     )
 
 
-def check_health(health: HealthTracker) -> Steps[HealthStatus]:
-    """Version, model count and latency, as a status; a failure is reported, never raised."""
+def check_health(health: HealthTracker, installed: list[str] | None = None) -> Steps[HealthStatus]:
+    """Version, model count and latency, as a status; a failure is reported, never raised.
+    The names of the installed models are added to ``installed`` when it is given."""
     started = perf_counter()
     version: str | None = None
     try:
@@ -127,4 +128,6 @@ def check_health(health: HealthTracker) -> Steps[HealthStatus]:
         models: list[ModelInfo] = yield probe(calls.list_models())
     except OllamaError as error:
         return health.report(latency=perf_counter() - started, version=version, models=None, error=error)
+    if installed is not None:
+        installed.extend(model.name for model in models)
     return health.report(latency=perf_counter() - started, version=version, models=len(models), error=None)

@@ -13,14 +13,16 @@ import ssl
 import time
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from ipaddress import ip_address
 from time import perf_counter
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from . import __version__
+from .client_slot import ClientSlot
 from .config import OllamaConfig
 from .errors import (
     IncompleteStreamError,
@@ -30,7 +32,6 @@ from .errors import (
     OllamaTimeoutError,
 )
 from .health import HealthTracker
-from .pool import ClientSlot
 from .protocol import Call, StreamReader, decode_body, error_from_response
 from .retry import RetryPolicy
 
@@ -38,6 +39,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 START_HINT = "Is Ollama running? Start it with `ollama serve` (or open the Ollama app), or set OLLAMA_HOST."
+#: Sent with every request that names a model, so a load balancer can keep a model on one server
+#: (nginx: ``hash $http_x_ollama_model consistent;``, see deploy/nginx/ollama.conf).
+MODEL_HEADER = "X-Ollama-Model"
 #: Failures after which the pool's idle keep-alive connections are suspect (server restarted...).
 _CONNECTION_LEVEL = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
@@ -63,6 +67,8 @@ def client_options(config: OllamaConfig) -> dict[str, Any]:
     """Keyword arguments for ``httpx.Client`` / ``httpx.AsyncClient``."""
     trust_env = config.trust_env and not _is_loopback(config.base_url)
     verify = _ssl_context(trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    headers = httpx.Headers({"user-agent": f"ollama-provider/{__version__}"})
+    headers.update(config.headers)  # case-insensitive: a User-Agent of the user's replaces ours
     return {
         "verify": verify,
         "base_url": config.base_url,
@@ -70,15 +76,18 @@ def client_options(config: OllamaConfig) -> dict[str, Any]:
         "limits": httpx.Limits(
             max_connections=config.max_connections, max_keepalive_connections=config.max_keepalive_connections
         ),
-        "headers": {"user-agent": f"ollama-provider/{__version__}", **config.headers},
+        "headers": headers,
         # Like the Ollama CLI, never send loopback traffic through HTTP(S)_PROXY.
         "trust_env": trust_env,
         **config.client_kwargs,
     }
 
 
-def map_transport_error(exc: httpx.HTTPError, config: OllamaConfig, *, streaming: bool) -> OllamaError:
-    """An httpx failure as our error; ``streaming`` means chunks already reached the caller."""
+def map_transport_error(
+    exc: httpx.HTTPError, config: OllamaConfig, *, streaming: bool, slow_start: bool = False
+) -> OllamaError:
+    """An httpx failure as our error. ``streaming``: chunks already reached the caller;
+    ``slow_start``: the request was waiting for its first chunk under ``first_chunk_timeout``."""
     host = config.base_url
     if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
         return OllamaTimeoutError(
@@ -86,12 +95,21 @@ def map_transport_error(exc: httpx.HTTPError, config: OllamaConfig, *, streaming
             retryable=True,
         )
     if isinstance(exc, httpx.TimeoutException):
+        if slow_start and not streaming:
+            return OllamaTimeoutError(
+                f"Ollama at {host} sent no answer within {config.first_read_timeout()}s: the server may be "
+                "busy with other requests (it queues them) or still loading the model. Raise "
+                "OllamaConfig(first_chunk_timeout=...) to wait longer."
+            )
+        which = "read timeout between chunks" if streaming else "read timeout"
         return OllamaTimeoutError(
-            f"Ollama at {host} sent nothing for {config.timeout}s (read timeout). A large model may still be "
-            "loading: raise OllamaConfig(timeout=...) if so."
+            f"Ollama at {host} sent nothing for {config.timeout}s ({which}): the server stalled. Raise "
+            "OllamaConfig(timeout=...) if it is only slow."
         )
     if isinstance(exc, httpx.ConnectError):
-        return OllamaConnectionError(f"cannot connect to Ollama at {host} ({exc}). {START_HINT}", host=host)
+        return OllamaConnectionError(
+            f"cannot connect to Ollama at {host} ({exc}). {START_HINT}", host=host, unreachable=True
+        )
     if streaming:
         return IncompleteStreamError(
             f"the connection to Ollama at {host} dropped mid-stream ({exc!r}): the answer is incomplete"
@@ -105,6 +123,31 @@ def map_transport_error(exc: httpx.HTTPError, config: OllamaConfig, *, streaming
     return OllamaConnectionError(f"request to Ollama at {host} failed: {exc!r}", host=host, retryable=False)
 
 
+def _per_chunk_from_now(response: httpx.Response, seconds: float | None) -> None:
+    """Give the rest of a response the per-chunk read timeout instead of the first chunk's.
+
+    The headers came with the first chunk (Ollama writes them on its first flush). httpcore looks
+    the read timeout up in the request's ``timeout`` extension when the body is first read, so
+    changing it now applies to every later chunk.
+    """
+    timeouts = response.request.extensions.get("timeout")
+    if isinstance(timeouts, dict):
+        timeouts["read"] = seconds
+
+
+C = TypeVar("C", httpx.Client, httpx.AsyncClient)
+
+
+@dataclass(frozen=True, slots=True)
+class Opened(Generic[C]):
+    """A streamed request whose headers arrived: read its body, then release it."""
+
+    call: Call[Any]
+    slot: ClientSlot[C]
+    client: C
+    response: httpx.Response
+
+
 class _Shell:
     """What both shells share: configuration, health tracking, retry policy, failure handling."""
 
@@ -112,6 +155,9 @@ class _Shell:
         self.config = config
         self.health = health
         self._policy = RetryPolicy(config.retries, config.backoff_base, config.backoff_max)
+        self._slow_start_timeout = httpx.Timeout(
+            config.timeout, connect=config.connect_timeout, read=config.first_read_timeout()
+        )
 
     def _first_wait(self, error: OllamaError, call: Call[Any]) -> float:
         """Seconds to wait after a failed first attempt before retrying; re-raises if not retried."""
@@ -120,9 +166,15 @@ class _Shell:
         return self._policy.wait_seconds(1, error)
 
     def _failure(
-        self, exc: httpx.HTTPError, slot: ClientSlot[Any], client: Any, *, streaming: bool = False
+        self,
+        exc: httpx.HTTPError,
+        call: Call[Any],
+        slot: ClientSlot[Any],
+        client: Any,
+        *,
+        streaming: bool = False,
     ) -> OllamaError:
-        error = map_transport_error(exc, self.config, streaming=streaming)
+        error = map_transport_error(exc, self.config, streaming=streaming, slow_start=call.slow_start)
         self.health.record_failure(error)
         if isinstance(exc, _CONNECTION_LEVEL):
             slot.retire(client)  # closed by the caller when its lease ends
@@ -152,14 +204,21 @@ class _Shell:
             retry_after=response.headers.get("retry-after"),
         )
 
-    @staticmethod
-    def _request_args(call: Call[Any]) -> dict[str, Any]:
-        return {
+    def _request_args(self, call: Call[Any]) -> dict[str, Any]:
+        args: dict[str, Any] = {
             "method": call.method,
             "url": call.path,
             "content": call.encoded_body(),
-            "headers": call.headers,
+            "headers": {MODEL_HEADER: call.model, **call.headers} if call.model else call.headers,
         }
+        if call.slow_start:
+            args["timeout"] = self._slow_start_timeout
+        return args
+
+    def _opened(self, call: Call[Any], response: httpx.Response, started: float) -> None:
+        self.health.record_success(perf_counter() - started)
+        if call.slow_start:
+            _per_chunk_from_now(response, self.config.timeout)
 
 
 def _close_all(slot: ClientSlot[httpx.Client]) -> None:
@@ -174,6 +233,15 @@ class SyncTransport(_Shell):
         # A provider dropped without close() (adapters and notebooks rarely close theirs) closes its
         # pooled connections when collected, instead of leaving open sockets to the garbage collector.
         self._finalizer = weakref.finalize(self, _close_all, self._slot)
+
+    @property
+    def transports(self) -> dict[str, SyncTransport]:
+        """The transport of each host, by base URL: this one alone."""
+        return {self.config.base_url: self}
+
+    def spread(self, model: str | None) -> int:
+        """How many hosts a batch for ``model`` can be spread over: one."""
+        return 1
 
     def request(self, call: Call[T]) -> T:
         """One request/response exchange, retried as the policy says."""
@@ -199,44 +267,54 @@ class SyncTransport(_Shell):
         try:
             response = client.request(**self._request_args(call))
         except httpx.HTTPError as exc:
-            raise self._failure(exc, self._slot, client) from None
+            raise self._failure(exc, call, self._slot, client) from None
         finally:
             self._close(self._slot.release(client))
         return self._answer(call, response, started)
 
     def stream(self, call: Call[Any]) -> Iterator[Any]:
         """Chunks of an NDJSON stream; opening it is retried, reading it never is."""
+        opened = self.open(call)
+        try:
+            yield from self.read(opened)
+        finally:
+            self.release(opened)
+
+    def open(self, call: Call[Any]) -> Opened[httpx.Client]:
+        """Send a streamed request and receive its headers (retried as the policy says)."""
+        return self._retried(self._open_once, call)
+
+    def read(self, opened: Opened[httpx.Client]) -> Iterator[Any]:
+        """The chunks of an opened stream (never retried); :meth:`release` it afterwards."""
+        call = opened.call
         assert call.stream is not None
-        client, response = self._open(call)
         reader = StreamReader(call.stream)
         try:
-            for data in response.iter_bytes():
+            for data in opened.response.iter_bytes():
                 yield from reader.feed(data)
             yield from reader.finish()
         except httpx.HTTPError as exc:
-            raise self._failure(exc, self._slot, client, streaming=True) from None
+            raise self._failure(exc, call, self._slot, opened.client, streaming=True) from None
         except OllamaError as error:  # an error line, a malformed line, or no final chunk
             self.health.record_failure(error)
             raise
-        finally:
-            response.close()
-            self._close(self._slot.release(client))
 
-    def _open(self, call: Call[Any]) -> tuple[httpx.Client, httpx.Response]:
-        return self._retried(self._open_once, call)
+    def release(self, opened: Opened[httpx.Client]) -> None:
+        opened.response.close()
+        self._close(self._slot.release(opened.client))
 
-    def _open_once(self, call: Call[Any]) -> tuple[httpx.Client, httpx.Response]:
+    def _open_once(self, call: Call[Any]) -> Opened[httpx.Client]:
         client = self._slot.acquire()
         started = perf_counter()
         try:
             response = client.send(client.build_request(**self._request_args(call)), stream=True)
         except httpx.HTTPError as exc:
-            error = self._failure(exc, self._slot, client)
+            error = self._failure(exc, call, self._slot, client)
             self._close(self._slot.release(client))
             raise error from None
         if response.status_code < 400:
-            self.health.record_success(perf_counter() - started)
-            return client, response
+            self._opened(call, response, started)
+            return Opened(call, self._slot, client, response)
         try:
             response.read()
         except httpx.HTTPError:
@@ -292,13 +370,18 @@ class AsyncTransport(_Shell):
             await closer.asend(None)  # first step: registers it with the loop's shutdown
         return slot
 
+    @property
+    def transports(self) -> dict[str, AsyncTransport]:
+        return {self.config.base_url: self}
+
+    async def spread(self, model: str | None) -> int:
+        return 1
+
     async def request(self, call: Call[T]) -> T:
         answer: T = await self._retried(self._request_once, call)
         return answer
 
-    async def _retried(
-        self, attempt_once: Callable[[Call[Any]], Awaitable[R]], call: Call[Any]
-    ) -> R:
+    async def _retried(self, attempt_once: Callable[[Call[Any]], Awaitable[R]], call: Call[Any]) -> R:
         try:
             return await attempt_once(call)
         except OllamaError as error:
@@ -317,58 +400,58 @@ class AsyncTransport(_Shell):
         try:
             response = await client.request(**self._request_args(call))
         except httpx.HTTPError as exc:
-            raise self._failure(exc, slot, client) from None
+            raise self._failure(exc, call, slot, client) from None
         finally:
             await self._close(slot.release(client))
         return self._answer(call, response, started)
 
     async def stream(self, call: Call[Any]) -> AsyncGenerator[Any, None]:
+        opened = await self.open(call)
+        try:
+            async for chunk in self.read(opened):
+                yield chunk
+        finally:
+            # Shielded: a cancelled task must still hand its connection back to the pool.
+            await asyncio.shield(self.release(opened))
+
+    async def open(self, call: Call[Any]) -> Opened[httpx.AsyncClient]:
+        return await self._retried(self._open_once, call)
+
+    async def read(self, opened: Opened[httpx.AsyncClient]) -> AsyncGenerator[Any, None]:
+        call = opened.call
         assert call.stream is not None
-        slot, client, response = await self._open(call)
         reader = StreamReader(call.stream)
         try:
-            async for data in response.aiter_bytes():
+            async for data in opened.response.aiter_bytes():
                 for chunk in reader.feed(data):
                     yield chunk
             for chunk in reader.finish():
                 yield chunk
         except httpx.HTTPError as exc:
-            raise self._failure(exc, slot, client, streaming=True) from None
+            raise self._failure(exc, call, opened.slot, opened.client, streaming=True) from None
         except OllamaError as error:
             self.health.record_failure(error)
             raise
-        finally:
-            # Shielded: a cancelled task must still hand its connection back to the pool.
-            await asyncio.shield(self._release_stream(slot, client, response))
 
-    async def _release_stream(
-        self, slot: ClientSlot[httpx.AsyncClient], client: httpx.AsyncClient, response: httpx.Response
-    ) -> None:
-        await response.aclose()
-        await self._close(slot.release(client))
+    async def release(self, opened: Opened[httpx.AsyncClient]) -> None:
+        await opened.response.aclose()
+        await self._close(opened.slot.release(opened.client))
 
-    async def _open(
-        self, call: Call[Any]
-    ) -> tuple[ClientSlot[httpx.AsyncClient], httpx.AsyncClient, httpx.Response]:
-        return await self._retried(self._open_once, call)
-
-    async def _open_once(
-        self, call: Call[Any]
-    ) -> tuple[ClientSlot[httpx.AsyncClient], httpx.AsyncClient, httpx.Response]:
+    async def _open_once(self, call: Call[Any]) -> Opened[httpx.AsyncClient]:
         slot = await self._loop_slot()
         client = slot.acquire()
         started = perf_counter()
         try:
             response = await client.send(client.build_request(**self._request_args(call)), stream=True)
         except BaseException as exc:
-            error = self._failure(exc, slot, client) if isinstance(exc, httpx.HTTPError) else None
+            error = self._failure(exc, call, slot, client) if isinstance(exc, httpx.HTTPError) else None
             await self._close(slot.release(client))
             if error is None:
                 raise
             raise error from None
         if response.status_code < 400:
-            self.health.record_success(perf_counter() - started)
-            return slot, client, response
+            self._opened(call, response, started)
+            return Opened(call, slot, client, response)
         try:
             await response.aread()
         except httpx.HTTPError:

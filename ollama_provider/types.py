@@ -207,6 +207,9 @@ class ModelInfo:
     digest: str = ""
     details: ModelDetails = field(default_factory=ModelDetails)
     capabilities: list[str] | None = None
+    #: The base URLs of the servers that have it (several with a pool of hosts); where, not what:
+    #: left out of comparisons.
+    hosts: list[str] = field(default_factory=list, compare=False)
 
 
 @dataclass(slots=True)
@@ -221,6 +224,8 @@ class RunningModel:
     details: ModelDetails = field(default_factory=ModelDetails)
     expires_at: datetime | None = None
     context_length: int | None = None
+    #: The base URLs of the servers that have it loaded (several with a pool of hosts).
+    hosts: list[str] = field(default_factory=list, compare=False)
 
 
 @dataclass(slots=True)
@@ -266,6 +271,8 @@ class ProgressResponse:
     digest: str | None = None
     total: int | None = None
     completed: int | None = None
+    #: The server this update comes from (a pull or create acts on every host of a pool).
+    host: str | None = field(default=None, compare=False)
 
     @property
     def percent(self) -> float | None:
@@ -279,7 +286,11 @@ PullProgress = ProgressResponse
 
 @dataclass(slots=True, frozen=True)
 class HealthStatus:
-    """The result of :meth:`OllamaProvider.check_health` (never raises; a failure is a status)."""
+    """The result of :meth:`OllamaProvider.check_health` (never raises; a failure is a status).
+
+    With several hosts it sums them up (``healthy``: all up, ``degraded``: some, ``unhealthy``:
+    none) and :attr:`hosts` holds the status of each; a single host's :attr:`hosts` is ``[itself]``.
+    """
 
     status: HealthState
     host: str
@@ -289,10 +300,17 @@ class HealthStatus:
     last_error: str | None = None
     consecutive_failures: int = 0
     checked_at: datetime | None = None
+    #: The status of each host of a pool (empty for a single host: see :attr:`hosts`).
+    per_host: list[HealthStatus] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
         return self.status == "healthy"
+
+    @property
+    def hosts(self) -> list[HealthStatus]:
+        """The status of every host: each has ``.host`` (its base URL) and ``.healthy``."""
+        return list(self.per_host) if self.per_host else [self]
 
 
 @dataclass(slots=True)

@@ -121,7 +121,10 @@ async def test_stall_mid_stream_times_out_async(server: FaultServer, fast: dict[
 def test_stall_before_any_answer_is_a_timeout_not_a_resend(server: FaultServer, fast: dict[str, Any]) -> None:
     # A read timeout may be a model still loading: sending the request again would queue it twice.
     server.script = Exchange.stall
-    with provider_on(server, fast) as provider, pytest.raises(OllamaTimeoutError):
+    with (
+        provider_on(server, fast, first_chunk_timeout=2 * READ_TIMEOUT) as provider,
+        pytest.raises(OllamaTimeoutError, match="may be busy"),
+    ):
         provider.chat("hi")
     assert len(server.stats.requests) == 1
 

@@ -1,0 +1,286 @@
+"""I/O shells for several hosts: run :mod:`ollama_provider.routing` plans on per-host transports.
+
+Each host keeps today's single-host transport (its own pooled clients, health and error
+messages). A routed request gets one attempt per host and round: the plan decides what is
+retried, where and when; model management on one host keeps that host's own retries. The sync
+and async shells differ only in how they wait: threads and a condition, or tasks and futures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from time import perf_counter
+from typing import Any, TypeVar
+
+from .config import OllamaConfig
+from .errors import OllamaError, OllamaTimeoutError
+from .forks import forget_in_child
+from .health import HealthTracker
+from .pool import HostPool, HostState
+from .protocol import Call
+from .retry import RetryPolicy
+from .routing import Plan, Run, Send, Sleep, WaitForSlot, route, suitable_hosts
+from .transport import AsyncTransport, SyncTransport
+
+T = TypeVar("T")
+
+
+class _PoolShell:
+    """What both pooled shells share: the pool, the per-host health, the retry policy."""
+
+    def __init__(self, config: OllamaConfig, health: HealthTracker) -> None:
+        self.config = config
+        self.health = health
+        self.pool = HostPool(config.base_urls, max_in_flight=config.max_in_flight_per_host)
+        self._policy = RetryPolicy(config.retries, config.backoff_base, config.backoff_max)
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        return self.config.base_urls
+
+    def _route(self, call: Call[Any]) -> Plan[tuple[HostState, Any]]:
+        return route(self.pool, call, self._policy, slot_wait=self.config.first_chunk_timeout)
+
+    def _no_slot(self) -> OllamaTimeoutError:
+        return OllamaTimeoutError(
+            f"no host had a free slot within {self.config.first_chunk_timeout}s "
+            f"(max_in_flight_per_host={self.config.max_in_flight_per_host}): every suitable host stayed busy "
+            f"({self.pool.describe()}). Raise first_chunk_timeout or max_in_flight_per_host, or add hosts."
+        )
+
+    def _outcome(self, started: float, error: BaseException | None = None) -> None:
+        if error is None:
+            self.health.record_success(perf_counter() - started)
+        else:
+            self.health.record_failure(error)
+
+
+class SyncPoolTransport(_PoolShell):
+    def __init__(self, config: OllamaConfig, health: HealthTracker) -> None:
+        super().__init__(config, health)
+        self.transports = {url: SyncTransport(config.for_host(url), HealthTracker(url)) for url in self.hosts}
+        self._released = threading.Condition()
+        self.pool.on_release = self._wake
+        forget_in_child(self)
+
+    def request(self, call: Call[T]) -> T:
+        started = perf_counter()
+        try:
+            host, answer = self._drive(self._route(call), self._send)
+        except OllamaError as error:
+            self._outcome(started, error)
+            raise
+        self.pool.release(host)
+        self._outcome(started)
+        result: T = answer
+        return result
+
+    def stream(self, call: Call[Any]) -> Iterator[Any]:
+        started = perf_counter()
+        try:
+            host, opened = self._drive(self._route(call), self._open)
+        except OllamaError as error:
+            self._outcome(started, error)
+            raise
+        transport = self.transports[host.url]
+        try:
+            yield from transport.read(opened)
+        finally:
+            transport.release(opened)
+            self.pool.release(host)
+
+    def spread(self, model: str | None) -> int:
+        return self._drive(suitable_hosts(self.pool, model), self._send)
+
+    def _send(self, host: HostState, call: Call[Any]) -> Any:
+        return self.transports[host.url].request(call)
+
+    def _open(self, host: HostState, call: Call[Any]) -> Any:
+        return self.transports[host.url].open(call)
+
+    def _drive(self, plan: Plan[T], send: Callable[[HostState, Call[Any]], Any]) -> T:
+        try:
+            step = next(plan)
+            while True:
+                try:
+                    outcome = self._do(step, send)
+                except OllamaError as error:
+                    step = plan.throw(error)
+                else:
+                    step = plan.send(outcome)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+        except BaseException:
+            plan.close()  # interrupted: the plan releases what it holds
+            raise
+
+    def _do(self, step: Any, send: Callable[[HostState, Call[Any]], Any]) -> Any:
+        if isinstance(step, Send):
+            return send(step.host, step.call)
+        if isinstance(step, Run):
+            threads = [
+                threading.Thread(target=self._drive, args=(plan, self._send), daemon=True)
+                for plan in step.plans
+            ]
+            for thread in threads:
+                thread.start()
+            if step.wait:
+                for thread in threads:
+                    thread.join()
+        elif isinstance(step, Sleep):
+            time.sleep(step.seconds)
+        elif isinstance(step, WaitForSlot):
+            self._wait_for_slot(step)
+        return None
+
+    def _wait_for_slot(self, step: WaitForSlot) -> None:
+        with self._released:
+            while self.pool.releases == step.releases:
+                remaining = None if step.deadline is None else step.deadline - self.pool.clock()
+                if remaining is not None and remaining <= 0:
+                    raise self._no_slot()
+                self._released.wait(remaining)
+
+    def _wake(self) -> None:
+        with self._released:
+            self._released.notify_all()
+
+    def _after_fork_in_child(self) -> list[object]:
+        self._released = threading.Condition()
+        return []
+
+    def close(self) -> None:
+        for transport in self.transports.values():
+            transport.close()
+
+
+class AsyncPoolTransport(_PoolShell):
+    def __init__(self, config: OllamaConfig, health: HealthTracker) -> None:
+        super().__init__(config, health)
+        self.transports = {
+            url: AsyncTransport(config.for_host(url), HealthTracker(url)) for url in self.hosts
+        }
+        # Waiters may sit on several event loops (threads): each is woken on its own loop.
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+        self._waiters_lock = threading.Lock()
+        self._background: set[asyncio.Task[Any]] = set()
+        self.pool.on_release = self._wake
+        forget_in_child(self)
+
+    async def request(self, call: Call[T]) -> T:
+        started = perf_counter()
+        try:
+            host, answer = await self._drive(self._route(call), self._send)
+        except OllamaError as error:
+            self._outcome(started, error)
+            raise
+        self.pool.release(host)
+        self._outcome(started)
+        result: T = answer
+        return result
+
+    async def stream(self, call: Call[Any]) -> AsyncGenerator[Any, None]:
+        started = perf_counter()
+        try:
+            host, opened = await self._drive(self._route(call), self._open)
+        except OllamaError as error:
+            self._outcome(started, error)
+            raise
+        transport = self.transports[host.url]
+        try:
+            async for chunk in transport.read(opened):
+                yield chunk
+        finally:
+            await asyncio.shield(transport.release(opened))
+            self.pool.release(host)
+
+    async def spread(self, model: str | None) -> int:
+        return await self._drive(suitable_hosts(self.pool, model), self._send)
+
+    async def _send(self, host: HostState, call: Call[Any]) -> Any:
+        return await self.transports[host.url].request(call)
+
+    async def _open(self, host: HostState, call: Call[Any]) -> Any:
+        return await self.transports[host.url].open(call)
+
+    async def _drive(self, plan: Plan[T], send: Callable[[HostState, Call[Any]], Awaitable[Any]]) -> T:
+        try:
+            step = next(plan)
+            while True:
+                try:
+                    outcome = await self._do(step, send)
+                except OllamaError as error:
+                    step = plan.throw(error)
+                else:
+                    step = plan.send(outcome)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+        except BaseException:
+            plan.close()  # cancelled: the plan releases what it holds
+            raise
+
+    async def _do(self, step: Any, send: Callable[[HostState, Call[Any]], Awaitable[Any]]) -> Any:
+        if isinstance(step, Send):
+            return await send(step.host, step.call)
+        if isinstance(step, Run):
+            runs = [self._drive(plan, self._send) for plan in step.plans]
+            if step.wait:
+                await asyncio.gather(*runs)
+            else:
+                for run in runs:
+                    task = asyncio.get_running_loop().create_task(run)
+                    self._background.add(task)
+                    task.add_done_callback(self._background.discard)
+        elif isinstance(step, Sleep):
+            await asyncio.sleep(step.seconds)
+        elif isinstance(step, WaitForSlot):
+            await self._wait_for_slot(step)
+        return None
+
+    async def _wait_for_slot(self, step: WaitForSlot) -> None:
+        loop = asyncio.get_running_loop()
+        while self.pool.releases == step.releases:
+            waiter = (loop, loop.create_future())
+            with self._waiters_lock:
+                self._waiters.add(waiter)
+            try:
+                if self.pool.releases != step.releases:  # released while we registered
+                    return
+                remaining = None if step.deadline is None else step.deadline - self.pool.clock()
+                if remaining is not None and remaining <= 0:
+                    raise self._no_slot()
+                try:
+                    await asyncio.wait_for(asyncio.shield(waiter[1]), remaining)
+                except asyncio.TimeoutError:
+                    raise self._no_slot() from None
+            finally:
+                with self._waiters_lock:
+                    self._waiters.discard(waiter)
+
+    def _wake(self) -> None:
+        with self._waiters_lock:
+            waiters = list(self._waiters)
+        for loop, future in waiters:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_resolve, future)
+
+    def _after_fork_in_child(self) -> list[object]:
+        self._waiters_lock = threading.Lock()
+        inherited: list[object] = [*self._waiters, *self._background]
+        self._waiters = set()
+        self._background = set()
+        return inherited
+
+    async def aclose(self) -> None:
+        for transport in self.transports.values():
+            await transport.aclose()
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -1,0 +1,353 @@
+"""Several Ollama hosts for real: three fake Ollama server processes on loopback, one provider.
+
+Each fake answers "<host name> says: <last message>", so every test checks who answered and that
+the answer is the one to its own question. Faults are armed on a host over HTTP. The routing rules
+themselves are covered step by step, sans I/O, in test_pool_routing.py; here they meet sockets,
+threads, event loops and processes that stop and start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+
+from ollama_provider import (
+    AsyncOllamaProvider,
+    IncompleteStreamError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    OllamaConfig,
+    OllamaConnectionError,
+    OllamaProvider,
+    OllamaTimeoutError,
+)
+from ollama_provider.fake_server import FakeHost, vector_of
+
+MODELS = ["llama3.2", "all-minilm"]
+FAST: dict[str, Any] = {"retries": 1, "backoff_base": 0.01, "backoff_max": 0.02, "connect_timeout": 1.0}
+
+
+@pytest.fixture(scope="module")
+def fakes() -> Iterator[list[FakeHost]]:
+    hosts = [FakeHost.start(name=f"host-{i}", models=MODELS) for i in (1, 2, 3)]
+    yield hosts
+    for host in hosts:
+        host.stop()
+
+
+@pytest.fixture
+def hosts(fakes: list[FakeHost]) -> list[FakeHost]:
+    for host in fakes:
+        if host.process.poll() is not None:  # a test stopped it
+            host.restart()
+        reset(host)
+    return fakes
+
+
+def reset(host: FakeHost, **models: list[str]) -> None:
+    httpx.post(host.url + "/_fake/reset", json=models).raise_for_status()
+
+
+def stats(host: FakeHost) -> dict[str, Any]:
+    return dict(httpx.get(host.url + "/_fake/stats").json())
+
+
+def arm(host: FakeHost, **fault: Any) -> None:
+    httpx.post(host.url + "/_fake/faults", json=fault).raise_for_status()
+
+
+def chats(host: FakeHost) -> int:
+    return int(stats(host)["requests"].get("/api/chat", 0))
+
+
+def who(answer: Any, question: str) -> str:
+    name, _, said = answer.message.content.partition(" says: ")
+    assert said == question, f"{name} answered {said!r} to {question!r}"
+    return name
+
+
+def pool_of(hosts: list[FakeHost], **settings: Any) -> OllamaProvider:
+    return OllamaProvider(hosts=[h.url for h in hosts], **{**FAST, **settings})
+
+
+def dead_urls(count: int) -> list[str]:
+    import socket
+
+    urls = []
+    for _ in range(count):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            urls.append(f"http://127.0.0.1:{probe.getsockname()[1]}")
+    return urls
+
+
+# -- one provider, several hosts ------------------------------------------------------------------------
+def test_the_comma_form_and_the_list_form_build_the_same_pool(hosts: list[FakeHost]) -> None:
+    joined = ",".join(h.url.removeprefix("http://") for h in hosts)
+    with OllamaProvider(joined) as by_host, OllamaProvider(hosts=[h.url for h in hosts]) as by_list:
+        assert by_host.hosts == by_list.hosts == tuple(h.url for h in hosts)
+        assert by_host.config.base_urls == OllamaConfig(hosts=joined).base_urls
+    with pytest.raises(InvalidRequestError, match="either host or hosts"):
+        OllamaProvider(hosts[0].url, hosts=[hosts[1].url])
+
+
+def test_sequential_requests_spread_over_every_host(hosts: list[FakeHost]) -> None:
+    with pool_of(hosts) as provider:
+        names = [who(provider.chat(f"question {i}", model="llama3.2"), f"question {i}") for i in range(6)]
+    assert Counter(names) == {"host-1": 2, "host-2": 2, "host-3": 2}
+
+
+def test_concurrent_requests_from_threads_spread_and_each_gets_its_own_answer(hosts: list[FakeHost]) -> None:
+    start = threading.Barrier(12)
+
+    def ask(i: int) -> str:
+        start.wait()
+        return who(provider.chat(f"thread {i}", model="llama3.2"), f"thread {i}")
+
+    with pool_of(hosts) as provider, ThreadPoolExecutor(12) as workers:
+        names = list(workers.map(ask, range(12)))
+    assert set(names) == {"host-1", "host-2", "host-3"}
+
+
+async def test_concurrent_async_requests_spread_and_streams_too(hosts: list[FakeHost]) -> None:
+    async with AsyncOllamaProvider(hosts=[h.url for h in hosts], **FAST) as provider:
+        answers = await asyncio.gather(*(provider.chat(f"task {i}", model="llama3.2") for i in range(9)))
+        names = {who(answer, f"task {i}") for i, answer in enumerate(answers)}
+        stream = await provider.chat("streamed", model="llama3.2", stream=True)
+        text = "".join([chunk.message.content async for chunk in stream])
+    assert names == {"host-1", "host-2", "host-3"}
+    assert text.endswith(" says: streamed")
+
+
+def test_requests_go_only_to_hosts_that_have_the_model(hosts: list[FakeHost]) -> None:
+    reset(hosts[0], models=["qwen2.5:7b"])
+    with pool_of(hosts) as provider:
+        names = {who(provider.chat(f"q{i}", model="llama3.2"), f"q{i}") for i in range(6)}
+        assert who(provider.chat("q", model="qwen2.5:7b"), "q") == "host-1"
+    assert names == {"host-2", "host-3"}
+    assert chats(hosts[0]) == 1
+
+
+def test_a_host_with_the_model_loaded_is_preferred(hosts: list[FakeHost]) -> None:
+    for host in hosts:
+        reset(host, models=MODELS, loaded=["llama3.2"] if host is hosts[2] else [])
+    with pool_of(hosts) as provider:
+        names = {who(provider.chat(f"q{i}", model="llama3.2"), f"q{i}") for i in range(4)}
+    assert names == {"host-3"}
+
+
+def test_every_request_names_its_model_for_load_balancers(hosts: list[FakeHost]) -> None:
+    with pool_of(hosts) as provider, OllamaProvider(hosts[0].url) as single:
+        provider.chat("hi", model="llama3.2")
+        single.embed("hi", model="all-minilm")
+    headers: Counter[str] = Counter()
+    for host in hosts:
+        headers.update(stats(host)["model_headers"])
+    assert headers == {"llama3.2": 1, "all-minilm": 1}
+
+
+# -- failover ------------------------------------------------------------------------------------------
+def test_a_stopped_host_is_skipped_and_gets_traffic_again_once_it_is_back(hosts: list[FakeHost]) -> None:
+    with pool_of(hosts) as provider:
+        provider.chat("warm up", model="llama3.2")
+        hosts[0].stop()
+        names = [who(provider.chat(f"q{i}", model="llama3.2"), f"q{i}") for i in range(6)]
+        assert set(names) == {"host-2", "host-3"}  # no error reached the caller
+        hosts[0].restart()
+        time.sleep(1.1)  # the first cooldown, then a probe brings it back
+        deadline = time.monotonic() + 5
+        while "host-1" not in {who(provider.chat("again", model="llama3.2"), "again") for _ in range(3)}:
+            assert time.monotonic() < deadline, "the host that came back never got traffic again"
+        health = provider.check_health()
+    assert health.status == "healthy" and all(h.healthy for h in health.hosts)
+
+
+@pytest.mark.parametrize("status", [503, 502, 504])
+def test_a_busy_host_sends_the_request_to_the_next_one(hosts: list[FakeHost], status: int) -> None:
+    for host in hosts:
+        reset(host, models=MODELS, loaded=["llama3.2"] if host is hosts[0] else [])
+    arm(hosts[0], path="/api/chat", status=status, count=1)
+    with pool_of(hosts, retries=0) as provider:
+        assert who(provider.chat("busy?", model="llama3.2"), "busy?") in {"host-2", "host-3"}
+        assert who(provider.chat("again", model="llama3.2"), "again") == "host-1"  # still in rotation
+    assert chats(hosts[0]) == 2
+
+
+def test_model_not_found_on_a_host_that_listed_it_goes_to_another(hosts: list[FakeHost]) -> None:
+    for host in hosts:
+        reset(host, models=MODELS, loaded=["llama3.2"] if host is hosts[0] else [])
+    arm(hosts[0], path="/api/chat", status=404, error="model 'llama3.2' not found", count=1)
+    with pool_of(hosts, retries=0) as provider:
+        assert who(provider.chat("where?", model="llama3.2"), "where?") in {"host-2", "host-3"}
+
+
+def test_a_stream_cut_after_its_first_chunk_is_never_sent_elsewhere(hosts: list[FakeHost]) -> None:
+    for host in hosts:
+        arm(host, path="/api/chat", drop_after=1, count=1)
+    with pool_of(hosts) as provider:
+        stream = provider.chat("cut", model="llama3.2", stream=True)
+        first = next(stream)
+        with pytest.raises(IncompleteStreamError):
+            list(stream)
+    assert first.message.content
+    assert sum(chats(host) for host in hosts) == 1
+
+
+async def test_async_failover_past_a_stopped_host(hosts: list[FakeHost]) -> None:
+    hosts[1].stop()
+    async with AsyncOllamaProvider(hosts=[h.url for h in hosts], **FAST) as provider:
+        answers = await asyncio.gather(*(provider.chat(f"a{i}", model="llama3.2") for i in range(6)))
+    assert {who(answer, f"a{i}") for i, answer in enumerate(answers)} == {"host-1", "host-3"}
+
+
+def test_every_host_down_is_one_connection_error_naming_every_host() -> None:
+    urls = dead_urls(3)
+    with OllamaProvider(hosts=urls, **FAST) as provider, pytest.raises(OllamaConnectionError) as caught:
+        provider.chat("anyone?", model="llama3.2")
+    assert all(url in str(caught.value) for url in urls)
+
+
+def test_a_model_no_host_has_is_model_not_found(hosts: list[FakeHost]) -> None:
+    with pool_of(hosts) as provider, pytest.raises(ModelNotFoundError) as caught:
+        provider.chat("hi", model="mistral")
+    assert caught.value.model == "mistral"
+    assert all(host.url in str(caught.value) for host in hosts)
+    assert sum(chats(host) for host in hosts) == 0
+
+
+# -- per-host concurrency ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def slow_fakes() -> Iterator[list[FakeHost]]:
+    """Two hosts that serve one request at a time, each taking 0.2 s (OLLAMA_NUM_PARALLEL=1)."""
+    hosts = [FakeHost.start(name=f"slow-{i}", models=MODELS, parallel=1, service_time=0.2) for i in (1, 2)]
+    yield hosts
+    for host in hosts:
+        host.stop()
+
+
+def test_max_in_flight_per_host_keeps_requests_waiting_client_side(slow_fakes: list[FakeHost]) -> None:
+    for host in slow_fakes:
+        reset(host)
+    start = threading.Barrier(6)
+    with pool_of(slow_fakes, max_in_flight_per_host=1) as provider:
+
+        def ask(i: int) -> str:
+            start.wait()
+            return who(provider.chat(f"q{i}", model="llama3.2"), f"q{i}")
+
+        with ThreadPoolExecutor(6) as workers:
+            names = list(workers.map(ask, range(6)))
+    assert Counter(names) == {"slow-1": 3, "slow-2": 3}
+    assert [stats(host)["max_active"] for host in slow_fakes] == [1, 1]
+
+
+def test_a_request_that_finds_no_free_slot_in_time_says_so(slow_fakes: list[FakeHost]) -> None:
+    for host in slow_fakes:
+        reset(host)
+    start = threading.Barrier(6)
+    with pool_of(slow_fakes, max_in_flight_per_host=1, first_chunk_timeout=0.25) as provider:
+
+        def ask(i: int) -> str | OllamaTimeoutError:
+            start.wait()
+            try:
+                return who(provider.chat(f"q{i}", model="llama3.2"), f"q{i}")
+            except OllamaTimeoutError as error:
+                return error
+
+        with ThreadPoolExecutor(6) as workers:
+            outcomes = list(workers.map(ask, range(6)))
+    timeouts = [o for o in outcomes if isinstance(o, OllamaTimeoutError)]
+    assert (
+        len(timeouts) >= 2
+        and "free slot" in str(timeouts[0])
+        and "max_in_flight_per_host=1" in str(timeouts[0])
+    )
+    assert sum(isinstance(o, str) for o in outcomes) >= 2
+
+
+# -- batches, models, health -------------------------------------------------------------------------------
+def test_a_batch_of_embeddings_is_split_across_the_hosts_in_order(hosts: list[FakeHost]) -> None:
+    texts = [f"text {i}" for i in range(30)]
+    with pool_of(hosts, embed_batch_size=256) as provider:
+        vectors = provider.embed(texts, model="all-minilm")
+    assert vectors == [vector_of(text) for text in texts]
+    assert [stats(host)["requests"].get("/api/embed", 0) for host in hosts] == [1, 1, 1]
+
+
+async def test_async_embeddings_use_every_host_at_once(hosts: list[FakeHost]) -> None:
+    texts = [f"text {i}" for i in range(31)]
+    async with AsyncOllamaProvider(hosts=[h.url for h in hosts], embed_batch_size=4, **FAST) as provider:
+        vectors = await provider.embed(texts, model="all-minilm")
+    assert vectors == [vector_of(text) for text in texts]
+    assert all(stats(host)["requests"].get("/api/embed", 0) >= 2 for host in hosts)
+
+
+def test_list_models_merges_the_hosts_and_says_which_has_what(hosts: list[FakeHost]) -> None:
+    reset(hosts[0], models=["llama3.2", "qwen2.5:7b"], loaded=["qwen2.5:7b"])
+    with pool_of(hosts) as provider:
+        installed = {model.name: model.hosts for model in provider.list_models()}
+        running = {model.name: model.hosts for model in provider.list_running()}
+    urls = [h.url for h in hosts]
+    assert installed == {"llama3.2": urls, "qwen2.5:7b": urls[:1], "all-minilm": urls[1:]}
+    assert running["qwen2.5:7b"] == urls[:1] and running["llama3.2"] == urls[1:]
+
+
+def test_pull_acts_on_every_host_unless_one_is_named(hosts: list[FakeHost]) -> None:
+    with pool_of(hosts) as provider:
+        updates = list(provider.pull_model("mistral", stream=True))
+        assert [u.host for u in updates if u.status == "success"] == [h.url for h in hosts]
+        assert who(provider.chat("new model", model="mistral"), "new model")  # routed at once
+        final = provider.pull_model("phi3", host=hosts[1].url.removeprefix("http://"))
+        assert final.status == "success" and final.host == hosts[1].url
+        assert who(provider.chat("one host", model="phi3"), "one host") == "host-2"
+        with pytest.raises(InvalidRequestError, match="not one of this provider's hosts"):
+            provider.pull_model("phi3", host="elsewhere:11434")
+    assert [stats(h)["requests"].get("/api/pull", 0) for h in hosts] == [1, 2, 1]
+
+
+def test_copy_and_delete_act_on_every_host_that_has_the_model(hosts: list[FakeHost]) -> None:
+    reset(hosts[2], models=["all-minilm"])
+    with pool_of(hosts) as provider:
+        provider.copy_model("llama3.2", "llama-copy")
+        assert {m.name: m.hosts for m in provider.list_models()}["llama-copy"] == [h.url for h in hosts[:2]]
+        provider.delete_model("llama-copy")
+        assert "llama-copy" not in {m.name for m in provider.list_models()}
+        with pytest.raises(ModelNotFoundError):
+            provider.delete_model("llama-copy")
+        provider.create_model("pirate", from_="llama3.2", system="Arr.", host=hosts[0].url)
+        assert {m.name: m.hosts for m in provider.list_models()}["pirate"] == [hosts[0].url]
+
+
+def test_health_sums_up_the_hosts_and_lists_each(hosts: list[FakeHost]) -> None:
+    with pool_of(hosts) as provider:
+        health = provider.check_health()
+        assert health.status == "healthy" and health.healthy and health.models == 2
+        assert [(h.host, h.healthy) for h in health.hosts] == [(host.url, True) for host in hosts]
+        hosts[2].stop()
+        health = provider.check_health()
+        assert health.status == "degraded" and not health.healthy
+        assert [h.healthy for h in health.hosts] == [True, True, False]
+        assert hosts[2].url in (health.last_error or "")
+    with OllamaProvider(hosts=dead_urls(2), **FAST) as nowhere:
+        assert nowhere.check_health().status == "unhealthy"
+    with OllamaProvider(hosts[0].url) as single:
+        status = single.check_health()
+        assert status.hosts == [status] and status.hosts[0].host == single.config.base_url
+
+
+async def test_async_health_and_models_of_a_pool(hosts: list[FakeHost]) -> None:
+    async with AsyncOllamaProvider(hosts=[h.url for h in hosts], **FAST) as provider:
+        health = await provider.check_health()
+        models = await provider.list_models()
+        await provider.pull_model("gemma3", host=hosts[0].url)
+        await provider.delete_model("gemma3")
+    assert health.status == "healthy" and len(health.hosts) == 3
+    assert {m.name: len(m.hosts) for m in models} == {"llama3.2": 3, "all-minilm": 3}

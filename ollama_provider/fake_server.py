@@ -193,7 +193,9 @@ def vector_of(text: str, dimensions: int = 8) -> list[float]:
 class _CountingServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeOllama) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeOllama
+    ) -> None:
         super().__init__(address, handler)
         self.fake = fake
 

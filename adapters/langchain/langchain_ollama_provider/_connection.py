@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Sequence
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr
 
-from ollama_provider import AsyncOllamaProvider, OllamaConfig, OllamaProvider, resolve_host
-from ollama_provider.config import DEFAULT_HOST
+from ollama_provider import AsyncOllamaProvider, InvalidRequestError, OllamaConfig, OllamaProvider
+from ollama_provider.config import DEFAULT_HOST, resolve_hosts
 
 #: Constructor arguments that may carry credentials: never written by ``dumpd``/``dumps``.
 SECRET_FIELDS = ("headers", "client_kwargs", "sync_client_kwargs", "async_client_kwargs")
@@ -53,9 +54,34 @@ def split_userinfo(url: str | None) -> tuple[str | None, dict[str, str]]:
     return cleaned, {"Authorization": "Basic " + base64.b64encode(token).decode("ascii")}
 
 
-def without_secrets(url: str | None) -> str | None:
-    """The URL with any ``user:password@`` removed (for serialisation and tracing)."""
-    return split_userinfo(url)[0]
+def split_hosts(value: str | Sequence[str] | None) -> tuple[str | None, dict[str, str]]:
+    """One host or several (comma-separated, or a list) without userinfo, as one string, and the
+    Basic auth header of their credentials (one set: an ``Authorization`` header is global).
+
+    >>> split_hosts(["http://me:pw@gpu-1:11434", "gpu-2:11434"])[0]
+    'http://gpu-1:11434,gpu-2:11434'
+    """
+    if value is None or (isinstance(value, str) and "," not in value):
+        return split_userinfo(value)
+    entries = value.split(",") if isinstance(value, str) else list(value)
+    hosts, auth = [], {}
+    for entry in entries:
+        host, credentials = split_userinfo(entry.strip())
+        if credentials and auth and credentials != auth:
+            raise InvalidRequestError(
+                "the hosts of base_url carry different user:password@ credentials; one Authorization header "
+                "goes to every host: give it once, or as headers={'Authorization': ...}"
+            )
+        auth = credentials or auth
+        hosts.append(host or "")
+    return ",".join(hosts), auth
+
+
+def without_secrets(url: str | Sequence[str] | None) -> str | list[str] | None:
+    """The URL(s) with any ``user:password@`` removed (for serialisation and tracing)."""
+    if url is None or isinstance(url, str):
+        return ",".join(split_userinfo(entry)[0] or "" for entry in url.split(",")) if url else url
+    return [split_userinfo(entry)[0] or "" for entry in url]
 
 
 def scrub_serialized(serialized: Any) -> Any:
@@ -74,8 +100,10 @@ class _OllamaConnection(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
 
-    base_url: str | None = None
+    base_url: str | list[str] | None = None
     """Ollama's address (``OLLAMA_HOST`` forms accepted; ``http://user:pw@host`` adds Basic auth).
+    Several servers, comma-separated or as a list, make a pool: each request goes to one that is up
+    and has the model (see the core's ``OllamaConfig.hosts``).
     ``None``: the ``OLLAMA_HOST`` environment variable as it was at construction, else
     ``http://127.0.0.1:11434`` (see :attr:`host`)."""
 
@@ -106,11 +134,12 @@ class _OllamaConnection(BaseModel):
 
     @property
     def host(self) -> str:
-        """The base URL requests go to (``base_url``, else ``OLLAMA_HOST``, else the default)."""
-        return resolve_host(split_userinfo(self.base_url or self._env_host)[0])
+        """The base URL requests go to (``base_url``, else ``OLLAMA_HOST``, else the default); with
+        several hosts, their base URLs comma-separated."""
+        return ",".join(resolve_hosts(split_hosts(self.base_url or self._env_host)[0] or DEFAULT_HOST))
 
     def _config(self, *, asynchronous: bool) -> OllamaConfig:
-        host, auth = split_userinfo(self.base_url or self._env_host)
+        host, auth = split_hosts(self.base_url or self._env_host)
         httpx_kwargs = dict(self.client_kwargs or {})
         httpx_kwargs.update((self.async_client_kwargs if asynchronous else self.sync_client_kwargs) or {})
         headers = {**auth, **dict(httpx_kwargs.pop("headers", None) or {}), **(self.headers or {})}

@@ -7,7 +7,6 @@ at most ``embed_concurrency`` at once); this module adds LlamaIndex's instructio
 from __future__ import annotations
 
 import asyncio
-import weakref
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
@@ -16,7 +15,7 @@ from llama_index.core.callbacks.base import CallbackManager
 
 from ollama_provider import AsyncOllamaProvider, OllamaProvider
 
-from .providers import LazyCoreProviders
+from .providers import LazyCoreProviders, PerLoopGate
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
 DEFAULT_EMBED_CONCURRENCY = 4
@@ -43,8 +42,10 @@ class OllamaEmbedding(LazyCoreProviders, BaseEmbedding):
         Settings.embed_model = OllamaEmbedding(model_name="all-minilm")
     """
 
-    base_url: str | None = Field(
-        default=None, description="Ollama server URL; None reads OLLAMA_HOST, else http://127.0.0.1:11434."
+    base_url: str | list[str] | None = Field(
+        default=None,
+        description="Ollama server URL; None reads OLLAMA_HOST, else http://127.0.0.1:11434. Several "
+        "servers (comma-separated, or a list) make a pool: batches are spread over them.",
     )
     model_name: str = Field(description="The Ollama model to use.")
     embed_batch_size: int = Field(
@@ -78,14 +79,12 @@ class OllamaEmbedding(LazyCoreProviders, BaseEmbedding):
     _async_provider: AsyncOllamaProvider | None = PrivateAttr(default=None)
     _client_kwargs: dict[str, Any] = PrivateAttr(default_factory=dict)
     _request_batch_size: int | None = PrivateAttr(default=None)
-    _batch_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = PrivateAttr(
-        default_factory=weakref.WeakKeyDictionary
-    )
+    _batch_gates: PerLoopGate = PrivateAttr(default_factory=PerLoopGate)
 
     def __init__(
         self,
         model_name: str,
-        base_url: str | None = None,
+        base_url: str | list[str] | None = None,
         embed_batch_size: int | None = None,
         ollama_additional_kwargs: dict[str, Any] | None = None,
         query_instruction: str | None = None,
@@ -200,12 +199,7 @@ class OllamaEmbedding(LazyCoreProviders, BaseEmbedding):
         return vectors
 
     def _batch_gate(self) -> asyncio.Semaphore:
-        # One per event loop: an asyncio.Semaphore belongs to the loop it first waits on.
-        loop = asyncio.get_running_loop()
-        gate = self._batch_gates.get(loop)
-        if gate is None:
-            gate = self._batch_gates[loop] = asyncio.Semaphore(1)
-        return gate
+        return self._batch_gates.for_running_loop()
 
     def _formatted(self, texts: list[str]) -> list[str]:
         return [self._format_text(text) for text in texts]

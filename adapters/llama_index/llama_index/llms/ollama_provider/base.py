@@ -89,10 +89,10 @@ class Ollama(LazyCoreProviders, FunctionCallingLLM):
         print(Settings.llm.complete("Say hi").text)
     """
 
-    base_url: str | None = Field(
+    base_url: str | list[str] | None = Field(
         default=None,
         description="Ollama server URL (any form OLLAMA_HOST accepts); None reads OLLAMA_HOST, "
-        "else http://127.0.0.1:11434.",
+        "else http://127.0.0.1:11434. Several servers (comma-separated, or a list) make a pool.",
     )
     model: str = Field(description="The Ollama model to use.")
     temperature: float | None = Field(default=None, description="The temperature to use for sampling.")
@@ -133,7 +133,7 @@ class Ollama(LazyCoreProviders, FunctionCallingLLM):
     def __init__(
         self,
         model: str,
-        base_url: str | None = None,
+        base_url: str | list[str] | None = None,
         temperature: float | None = None,
         context_window: int = -1,
         request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT,

@@ -1,0 +1,129 @@
+"""The LlamaIndex classes over several hosts and across processes (fake Ollama processes on loopback).
+
+``base_url`` takes several servers, comma-separated or as a list; a used LLM or embedding model
+pickles (LlamaIndex drops what does not pickle with a logged warning: nothing of ours does) and
+works in forked and spawned children, every answer checked against its own question.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import multiprocessing
+import pickle
+import warnings
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from llama_index.core.llms import ChatMessage
+from llama_index.embeddings.ollama_provider import OllamaEmbedding
+from llama_index.llms.ollama_provider import Ollama
+
+from ollama_provider.fake_server import FakeHost, vector_of
+
+MODELS = ["llama3.2", "all-minilm"]
+
+
+@pytest.fixture(scope="module")
+def fakes() -> Iterator[list[FakeHost]]:
+    hosts = [FakeHost.start(name=f"li-{i}", models=MODELS) for i in (1, 2)]
+    yield hosts
+    for host in hosts:
+        host.stop()
+
+
+@pytest.fixture
+def urls(fakes: list[FakeHost]) -> list[str]:
+    for host in fakes:
+        httpx.post(host.url + "/_fake/reset", json={}).raise_for_status()
+    return [host.url for host in fakes]
+
+
+def requests_to(url: str, path: str) -> int:
+    return int(httpx.get(url + "/_fake/stats").json()["requests"].get(path, 0))
+
+
+def speaker(text: str, question: str) -> str:
+    name, _, said = text.partition(" says: ")
+    assert said == question, f"{name} answered {said!r} to {question!r}"
+    return name
+
+
+@pytest.mark.parametrize("form", ["comma", "list"])
+def test_the_llm_spreads_over_the_hosts_of_base_url(urls: list[str], form: str) -> None:
+    base_url: Any = ",".join(urls) if form == "comma" else urls
+    llm = Ollama(model="llama3.2", base_url=base_url, context_window=4096)
+    names = {speaker(llm.complete(f"q{i}").text, f"q{i}") for i in range(4)}
+    names |= {speaker(str(llm.chat([ChatMessage(role="user", content="chat")]).message.content), "chat")}
+    assert names == {"li-1", "li-2"}
+
+
+async def test_async_streaming_over_several_hosts(urls: list[str]) -> None:
+    llm = Ollama(model="llama3.2", base_url=urls, context_window=4096)
+    chunks = await llm.astream_complete("streamed")
+    text = "".join([chunk.delta or "" async for chunk in chunks])
+    assert speaker(text, "streamed") in {"li-1", "li-2"}
+
+
+def test_embeddings_split_a_batch_across_the_hosts_in_order(urls: list[str]) -> None:
+    texts = [f"node {i}" for i in range(40)]
+    vectors = OllamaEmbedding(model_name="all-minilm", base_url=",".join(urls)).get_text_embedding_batch(
+        texts
+    )
+    assert vectors == [vector_of(text) for text in texts]
+    assert all(requests_to(url, "/api/embed") >= 1 for url in urls)
+
+
+def complete_in_child(llm: Ollama, question: str) -> str:
+    return llm.complete(question).text
+
+
+def embed_in_child(embedding: OllamaEmbedding, texts: list[str]) -> list[list[float]]:
+    return embedding.get_text_embedding_batch(texts)
+
+
+def used_models(urls: list[str]) -> tuple[Ollama, OllamaEmbedding]:
+    llm = Ollama(model="llama3.2", base_url=urls[0], context_window=4096)
+    embedding = OllamaEmbedding(model_name="all-minilm", base_url=urls)
+    llm.complete("first use")
+    embedding.get_text_embedding("first use")
+    return llm, embedding
+
+
+async def test_used_models_pickle_and_copy_without_warnings(
+    urls: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    llm, embedding = used_models(urls)
+    await llm.acomplete("async use too")
+    await embedding.aget_text_embedding_batch(["async use too"])
+    caplog.set_level(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clones = [f(model) for model in (llm, embedding) for f in (_pickled, copy.deepcopy, copy.copy)]
+    assert caplog.records == []  # LlamaIndex logs "Removing unpickleable ..." for what it drops
+    for clone in clones:
+        if isinstance(clone, Ollama):
+            assert speaker(clone.complete("copy").text, "copy") == "li-1"
+            assert clone.base_url == urls[0]
+        else:
+            assert clone.get_text_embedding("copy") == vector_of("copy")
+            assert await clone.aget_text_embedding("async copy") == vector_of("async copy")
+
+
+def _pickled(model: Any) -> Any:
+    return pickle.loads(pickle.dumps(model))
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_process_pool_runs_a_used_llm_and_embedding(urls: list[str], method: str) -> None:
+    llm, embedding = used_models(urls)
+    questions = [f"worker question {i}" for i in range(6)]
+    parts = [[f"text {p}-{i}" for i in range(3)] for p in range(4)]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context(method)) as workers:
+        answers = list(workers.map(complete_in_child, [llm] * len(questions), questions))
+        vectors = list(workers.map(embed_in_child, [embedding] * len(parts), parts))
+    assert answers == [f"li-1 says: {question}" for question in questions]
+    assert vectors == [[vector_of(text) for text in part] for part in parts]

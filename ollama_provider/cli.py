@@ -39,11 +39,11 @@ from .cli_chat import ChatSettings, repl, stats_line, stream_reply
 from .cli_demo import bundled_recordings, run_demo
 from .cli_output import ExitCode, Output, human_duration, human_size, to_jsonable
 from .cli_pull import interrupted_message, pull_with_progress
-from .config import resolve_host
+from .config import resolve_hosts
 from .errors import InvalidRequestError, OllamaError
 from .models import RECOMMENDED_MODELS
 from .provider import OllamaProvider
-from .types import ModelInfo, ShowResponse
+from .types import HealthStatus, ModelInfo, ShowResponse
 
 __all__ = ["CliState", "app", "bundled_recordings", "main"]
 
@@ -79,8 +79,9 @@ class CliState:
 
     @property
     def base_url(self) -> str:
-        """The server URL the commands talk to (``--host`` > ``OLLAMA_HOST`` > the default)."""
-        return resolve_host(self.host)
+        """The server URL the commands talk to (``--host`` > ``OLLAMA_HOST`` > the default);
+        several comma-separated for a pool of hosts."""
+        return ",".join(resolve_hosts(self.host))
 
     def provider(self) -> OllamaProvider:
         """A provider for this run's host and limits (no I/O until a call)."""
@@ -100,8 +101,8 @@ class CliState:
 
 def _safe_base_url(host: str | None) -> str:
     try:
-        return resolve_host(host)
-    except InvalidRequestError:
+        return ",".join(resolve_hosts(host))
+    except (InvalidRequestError, TypeError):
         return str(host)
 
 
@@ -118,7 +119,8 @@ def _global_options(
     host: Annotated[
         str | None,
         typer.Option(
-            help="Ollama server, e.g. 127.0.0.1:11434 or https://box/ollama. Default: $OLLAMA_HOST."
+            help="Ollama server, e.g. 127.0.0.1:11434 or https://box/ollama; several, comma-separated, "
+            "make a pool (gpu-1:11434,gpu-2:11434). Default: $OLLAMA_HOST."
         ),
     ] = None,
     json_mode: Annotated[
@@ -135,33 +137,54 @@ def _global_options(
 # ----------------------------------------------------------------------------------------------- health
 
 
-@app.command(help="Is the server up? Status, latency, version and installed models.")
+@app.command(help="Is the server up? Status, latency, version and installed models (each host of a pool).")
 def health(ctx: typer.Context) -> None:
-    """Exit 0 when healthy, 3 when no server answers (with how to start one)."""
+    """Exit 0 when healthy, 3 when no server answers (with how to start one), 1 when some hosts
+    of a pool are down or slow (degraded)."""
     state = _state(ctx)
     out = state.output
     with state.reporting(), state.provider() as provider:
         status = provider.check_health()
-        names = [m.name for m in provider.list_models()] if status.healthy else []
-    code = ExitCode.OK if status.healthy else ExitCode.UNREACHABLE
+        names = [m.name for m in provider.list_models()] if status.status != "unhealthy" else []
+    code = {"healthy": ExitCode.OK, "degraded": ExitCode.ERROR}.get(status.status, ExitCode.UNREACHABLE)
+    if len(provider.hosts) == 1 and not status.healthy:
+        code = ExitCode.UNREACHABLE  # one slow or silent server: as before
     if out.json_mode:
         out.json({**_dict(status), "healthy": status.healthy, "model_names": names})
     else:
-        table = Table(show_header=False, box=None)
-        table.add_row("status", f"[{'green' if status.healthy else 'red'}]{status.status}[/]")
-        table.add_row("host", status.host)
-        table.add_row("latency", human_duration(status.latency))
-        table.add_row("version", status.version or "-")
-        table.add_row("models", ", ".join(names) if names else str(status.models or 0))
-        out.console.print(table)
-        if not status.healthy:
-            out.errors.print(status.last_error or "no answer", style="red", markup=False)
-            out.errors.print(
-                "Start Ollama with `ollama serve` (or open the Ollama app), or point --host / OLLAMA_HOST "
-                "at a running server. Offline? `ollama-provider replay` serves recordings.",
-                markup=False,
-            )
+        _print_health(out, status, names)
     raise typer.Exit(int(code))
+
+
+def _print_health(out: Output, status: HealthStatus, names: list[str]) -> None:
+    colour = {"healthy": "green", "degraded": "yellow"}.get(status.status, "red")
+    table = Table(show_header=False, box=None)
+    table.add_row("status", f"[{colour}]{status.status}[/]")
+    if len(status.hosts) == 1:
+        table.add_row("host", status.host)
+    table.add_row("latency", human_duration(status.latency))
+    table.add_row("version", status.version or "-")
+    table.add_row("models", ", ".join(names) if names else str(status.models or 0))
+    out.console.print(table)
+    if len(status.hosts) > 1:
+        hosts = Table("HOST", "STATUS", "LATENCY", "VERSION", "MODELS", box=box.SIMPLE_HEAD, pad_edge=False)
+        for host in status.hosts:
+            hosts.add_row(
+                host.host,
+                f"[{'green' if host.healthy else 'red'}]{host.status}[/]",
+                human_duration(host.latency),
+                host.version or "-",
+                "-" if host.models is None else str(host.models),
+            )
+        out.console.print(hosts)
+    if status.status != "healthy":
+        out.errors.print(status.last_error or "no answer", style="red", markup=False)
+    if status.status == "unhealthy":
+        out.errors.print(
+            "Start Ollama with `ollama serve` (or open the Ollama app), or point --host / OLLAMA_HOST "
+            "at a running server. Offline? `ollama-provider replay` serves recordings.",
+            markup=False,
+        )
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -197,10 +220,11 @@ def models(
     if out.json_mode:
         out.json(rows)
         return
+    pooled = len(provider.hosts) > 1
     fixed = [
         Column(title, no_wrap=True) for title in ("NAME", "SIZE", "FAMILY", "PARAMS", "QUANT", "CONTEXT")
     ]
-    table = Table(*fixed, "CAPABILITIES", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(*fixed, "CAPABILITIES", *(["HOSTS"] if pooled else []), box=box.SIMPLE_HEAD, pad_edge=False)
     for row in rows:
         table.add_row(
             row["name"],
@@ -210,6 +234,7 @@ def models(
             row["quantization"] or "-",
             str(row["context_length"] or "-"),
             ", ".join(row["capabilities"] or []) or "-",
+            *([_short_hosts(row["hosts"])] if pooled else []),
         )
     out.console.print(table)
     if not rows:
@@ -241,7 +266,13 @@ def _model_row(model: ModelInfo, shown: ShowResponse | None) -> dict[str, Any]:
         "capabilities": (shown.capabilities if shown else None) or model.capabilities,
         "modified_at": model.modified_at.isoformat() if model.modified_at else None,
         "digest": model.digest,
+        "hosts": model.hosts,
     }
+
+
+def _short_hosts(urls: list[str]) -> str:
+    """Base URLs as ``host:port`` (the scheme is noise in a table)."""
+    return ", ".join(url.split("://", 1)[-1] for url in urls)
 
 
 def _print_running(out: Output, provider: OllamaProvider) -> None:
@@ -249,7 +280,8 @@ def _print_running(out: Output, provider: OllamaProvider) -> None:
     if out.json_mode:
         out.json(loaded)
         return
-    table = Table("NAME", "SIZE", "IN VRAM", "CONTEXT", "UNTIL")
+    pooled = len(provider.hosts) > 1
+    table = Table("NAME", "SIZE", "IN VRAM", "CONTEXT", "UNTIL", *(["HOSTS"] if pooled else []))
     for m in loaded:
         table.add_row(
             m.name,
@@ -257,6 +289,7 @@ def _print_running(out: Output, provider: OllamaProvider) -> None:
             human_size(m.size_vram),
             str(m.context_length or "-"),
             m.expires_at.isoformat(timespec="seconds") if m.expires_at else "-",
+            *([_short_hosts(m.hosts)] if pooled else []),
         )
     out.console.print(table)
     if not loaded:

@@ -89,7 +89,13 @@ def map_transport_error(
     """An httpx failure as our error. ``streaming``: chunks already reached the caller;
     ``slow_start``: the request was waiting for its first chunk under ``first_chunk_timeout``."""
     host = config.base_url
-    if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+    if isinstance(exc, httpx.PoolTimeout):  # our side: every pooled connection was busy
+        return OllamaTimeoutError(
+            f"no free connection to Ollama at {host} within {config.connect_timeout}s: all "
+            f"{config.max_connections} connections of the client's pool were in use. Raise "
+            "OllamaConfig(max_connections=...) for more concurrent requests."
+        )
+    if isinstance(exc, httpx.ConnectTimeout):
         return OllamaTimeoutError(
             f"timed out after {config.connect_timeout}s connecting to Ollama at {host}. {START_HINT}",
             retryable=True,

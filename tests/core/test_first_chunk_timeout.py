@@ -120,3 +120,20 @@ def test_the_first_chunk_gets_at_least_the_chunk_timeout() -> None:
     assert OllamaConfig(timeout=30).first_read_timeout() == 300
     assert OllamaConfig(timeout=None).first_read_timeout() is None
     assert OllamaConfig(first_chunk_timeout=None).first_read_timeout() is None
+
+
+def test_a_client_pool_with_every_connection_busy_is_our_limit_not_a_dead_server(
+    server: FaultServer, fast: dict[str, Any]
+) -> None:
+    import threading
+
+    server.script = queued_then(1, wait=1.0)
+    with provider_on(server, fast, max_connections=1, connect_timeout=0.2) as provider:
+        busy = threading.Thread(target=provider.chat, args=("first",))
+        busy.start()
+        server.wait_for(lambda stats: len(stats.requests) == 1)
+        with pytest.raises(OllamaTimeoutError, match="all 1 connections of the client's pool") as caught:
+            provider.chat("second")
+        busy.join()
+    assert not caught.value.retryable  # waiting again for our own pool would not help
+    assert len(server.stats.requests) == 1

@@ -39,7 +39,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -83,7 +83,7 @@ class FakeOllama:
         self.chunks = chunks
         self.chunk_interval = chunk_interval
         self.dimensions = dimensions
-        self._slots = threading.Semaphore(parallel)
+        self._slots = _FairSlots(parallel)
         self._waiting = 0
         self._active = 0
         self._lock = threading.Lock()
@@ -182,6 +182,30 @@ class FakeOllama:
         return f"{self.name} says: {last}"
 
 
+class _FairSlots:
+    """``parallel`` slots handed out first come, first served, like the runner's
+    ``semaphore.Weighted`` in Ollama (a plain ``threading.Semaphore`` wakes an arbitrary waiter)."""
+
+    def __init__(self, parallel: int) -> None:
+        self._free = parallel
+        self._queue: deque[object] = deque()
+        self._changed = threading.Condition()
+
+    def acquire(self) -> None:
+        ticket = object()
+        with self._changed:
+            self._queue.append(ticket)
+            self._changed.wait_for(lambda: self._free > 0 and self._queue[0] is ticket)
+            self._queue.popleft()
+            self._free -= 1
+            self._changed.notify_all()  # the next in line may have a slot too
+
+    def release(self) -> None:
+        with self._changed:
+            self._free += 1
+            self._changed.notify_all()
+
+
 def vector_of(text: str, dimensions: int = 8) -> list[float]:
     """The unit vector every :class:`FakeOllama` returns for ``text`` (tests compare with it)."""
     digest = hashlib.sha256(text.encode()).digest()
@@ -192,6 +216,7 @@ def vector_of(text: str, dimensions: int = 8) -> list[float]:
 
 class _CountingServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024  # like Go's listener: a burst of connections is not dropped (socketserver: 5)
 
     def __init__(
         self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeOllama
@@ -214,6 +239,7 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
 
 class _FakeHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as Ollama
+    disable_nagle_algorithm = True  # as Go's net/http: headers and body are not held back by Nagle
     server_state: FakeOllama
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
@@ -574,6 +600,13 @@ class fake_hosts:  # a class used like a function: ``with fake_hosts(3) as urls:
             host.stop()
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A test or benchmark killed before it could stop its servers leaves none behind."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="A fake Ollama on 127.0.0.1 that answers any input.")
     parser.add_argument("--port", type=int, default=0)
@@ -600,6 +633,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         dimensions=args.dimensions,
     )
     print(f"listening on {server.url}", flush=True)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     with contextlib.suppress(KeyboardInterrupt):
         server._server.serve_forever(poll_interval=0.05)
 

@@ -79,14 +79,25 @@ class HostState:
 class Choice:
     """The answer of :meth:`HostPool.choose`: a host (its request counted in flight), or why none.
 
-    ``full``: suitable hosts exist but each has ``max_in_flight`` requests (wait for a release);
+    ``full``: suitable hosts exist but each has ``max_in_flight`` requests (:meth:`HostPool.wait`);
     ``missing``: every host has said it lacks the model; ``exhausted``: nothing left to try now.
     """
 
     host: HostState | None
     reason: Reason
-    #: :attr:`HostPool.releases` when ``full`` was decided: wait until it changes.
+    #: :attr:`HostPool.releases` when ``full`` was decided (for :meth:`HostPool.wait`).
     releases: int = 0
+
+
+@dataclass(eq=False, slots=True)
+class Waiter:
+    """A request queued for a free slot (compared by identity)."""
+
+    model: str | None
+    exclude: frozenset[str]
+    wake: Callable[[], object]
+    #: The host whose slot :meth:`HostPool.release` handed over.
+    host: HostState | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +125,9 @@ class HostPool:
         self.max_in_flight = max_in_flight
         self.clock = clock
         self.refresh_interval = refresh_interval
-        #: Counts finished requests; waiters for a free slot watch it change.
+        #: Counts finished requests: a waiter that registers after one it did not see need not wait.
         self.releases = 0
-        #: Called (outside the lock) after each release, to wake the transports' waiters.
-        self.on_release: Callable[[], None] = _nothing
+        self._waiters: list[Waiter] = []
         self._lock = threading.Lock()
         self._picks = 0
         forget_in_child(self)
@@ -152,11 +162,49 @@ class HostPool:
             return Choice(None, "exhausted")
 
     def release(self, host: HostState) -> None:
-        """A request chosen on ``host`` is over (answered, failed, or its stream closed)."""
+        """A request chosen on ``host`` is over (answered, failed, or its stream closed).
+
+        If a queued request can use ``host``, the slot is handed straight to the one waiting
+        longest (it stays counted in flight): a newcomer cannot take it first, so waiting is first
+        come, first served, and one release wakes one waiter, not all of them.
+        """
         with self._lock:
-            host.in_flight = max(0, host.in_flight - 1)
             self.releases += 1
-        self.on_release()
+            waiter = next((w for w in self._waiters if self._serves(host, w)), None)
+            if waiter is None:
+                host.in_flight = max(0, host.in_flight - 1)
+            else:
+                self._waiters.remove(waiter)
+                waiter.host = host
+                self._picks += 1
+                host.picked = self._picks
+        if waiter is not None:
+            waiter.wake()
+
+    @staticmethod
+    def _serves(host: HostState, waiter: Waiter) -> bool:
+        return host.url not in waiter.exclude and host.in_rotation and host.may_have(waiter.model)
+
+    def wait(
+        self, model: str | None, exclude: Collection[str], releases: int, wake: Callable[[], object]
+    ) -> Waiter | None:
+        """Queue for a slot on a host not in ``exclude`` that may have ``model``; ``wake`` is called
+        (from any thread) once one is handed over. ``None`` when a release happened since
+        ``releases`` was read: choose again at once instead."""
+        with self._lock:
+            if self.releases != releases:
+                return None
+            waiter = Waiter(model, frozenset(exclude), wake)
+            self._waiters.append(waiter)
+            return waiter
+
+    def stop_waiting(self, waiter: Waiter) -> HostState | None:
+        """Leave the queue (woken, timed out or cancelled): the host handed over, if one was. Its
+        slot is the caller's: send the request there, or :meth:`release` it."""
+        with self._lock:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            return waiter.host
 
     def may_have_elsewhere(self, model: str | None, exclude: Collection[str]) -> bool:
         with self._lock:
@@ -263,11 +311,9 @@ class HostPool:
     def _after_fork_in_child(self) -> list[object]:
         # The parent's requests in flight and probes running are not the child's.
         self._lock = threading.Lock()
+        inherited: list[object] = list(self._waiters)
+        self._waiters = []
         for host in self.hosts:
             host.in_flight = 0
             host.probing_since = None
-        return []
-
-
-def _nothing() -> None:
-    return None
+        return inherited

@@ -9,6 +9,7 @@ and async shells differ only in how they wait: threads and a condition, or tasks
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
@@ -19,7 +20,7 @@ from .config import OllamaConfig
 from .errors import OllamaError, OllamaTimeoutError
 from .forks import forget_in_child
 from .health import HealthTracker
-from .pool import HostPool, HostState
+from .pool import HostPool, HostState, Waiter
 from .protocol import Call
 from .retry import RetryPolicy
 from .routing import Plan, Run, Send, Sleep, WaitForSlot, route, suitable_hosts
@@ -51,6 +52,19 @@ class _PoolShell:
             f"({self.pool.describe()}). Raise first_chunk_timeout or max_in_flight_per_host, or add hosts."
         )
 
+    def _handed(self, waiter: Waiter) -> HostState:
+        """The host handed over to ``waiter``: none by now means the wait ran out."""
+        handed = self.pool.stop_waiting(waiter)
+        if handed is None:
+            raise self._no_slot()
+        return handed
+
+    def _give_back(self, waiter: Waiter) -> None:
+        """The wait was interrupted or cancelled: a slot handed over meanwhile goes to the next."""
+        handed = self.pool.stop_waiting(waiter)
+        if handed is not None:
+            self.pool.release(handed)
+
     def _outcome(self, started: float, error: BaseException | None = None) -> None:
         if error is None:
             self.health.record_success(perf_counter() - started)
@@ -62,9 +76,6 @@ class SyncPoolTransport(_PoolShell):
     def __init__(self, config: OllamaConfig, health: HealthTracker) -> None:
         super().__init__(config, health)
         self.transports = {url: SyncTransport(config.for_host(url), HealthTracker(url)) for url in self.hosts}
-        self._released = threading.Condition()
-        self.pool.on_release = self._wake
-        forget_in_child(self)
 
     def request(self, call: Call[T]) -> T:
         started = perf_counter()
@@ -134,24 +145,20 @@ class SyncPoolTransport(_PoolShell):
         elif isinstance(step, Sleep):
             time.sleep(step.seconds)
         elif isinstance(step, WaitForSlot):
-            self._wait_for_slot(step)
+            return self._wait_for_slot(step)
         return None
 
-    def _wait_for_slot(self, step: WaitForSlot) -> None:
-        with self._released:
-            while self.pool.releases == step.releases:
-                remaining = None if step.deadline is None else step.deadline - self.pool.clock()
-                if remaining is not None and remaining <= 0:
-                    raise self._no_slot()
-                self._released.wait(remaining)
-
-    def _wake(self) -> None:
-        with self._released:
-            self._released.notify_all()
-
-    def _after_fork_in_child(self) -> list[object]:
-        self._released = threading.Condition()
-        return []
+    def _wait_for_slot(self, step: WaitForSlot) -> HostState | None:
+        woken = threading.Event()
+        waiter = self.pool.wait(step.model, step.exclude, step.releases, woken.set)
+        if waiter is None:
+            return None
+        try:
+            woken.wait(None if step.deadline is None else max(0.0, step.deadline - self.pool.clock()))
+        except BaseException:
+            self._give_back(waiter)
+            raise
+        return self._handed(waiter)
 
     def close(self) -> None:
         for transport in self.transports.values():
@@ -164,11 +171,7 @@ class AsyncPoolTransport(_PoolShell):
         self.transports = {
             url: AsyncTransport(config.for_host(url), HealthTracker(url)) for url in self.hosts
         }
-        # Waiters may sit on several event loops (threads): each is woken on its own loop.
-        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
-        self._waiters_lock = threading.Lock()
         self._background: set[asyncio.Task[Any]] = set()
-        self.pool.on_release = self._wake
         forget_in_child(self)
 
     async def request(self, call: Call[T]) -> T:
@@ -239,46 +242,39 @@ class AsyncPoolTransport(_PoolShell):
         elif isinstance(step, Sleep):
             await asyncio.sleep(step.seconds)
         elif isinstance(step, WaitForSlot):
-            await self._wait_for_slot(step)
+            return await self._wait_for_slot(step)
         return None
 
-    async def _wait_for_slot(self, step: WaitForSlot) -> None:
+    async def _wait_for_slot(self, step: WaitForSlot) -> HostState | None:
         loop = asyncio.get_running_loop()
-        while self.pool.releases == step.releases:
-            waiter = (loop, loop.create_future())
-            with self._waiters_lock:
-                self._waiters.add(waiter)
-            try:
-                if self.pool.releases != step.releases:  # released while we registered
-                    return
-                remaining = None if step.deadline is None else step.deadline - self.pool.clock()
-                if remaining is not None and remaining <= 0:
-                    raise self._no_slot()
-                try:
-                    await asyncio.wait_for(asyncio.shield(waiter[1]), remaining)
-                except asyncio.TimeoutError:
-                    raise self._no_slot() from None
-            finally:
-                with self._waiters_lock:
-                    self._waiters.discard(waiter)
-
-    def _wake(self) -> None:
-        with self._waiters_lock:
-            waiters = list(self._waiters)
-        for loop, future in waiters:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(_resolve, future)
+        woken: asyncio.Future[None] = loop.create_future()
+        waiter = self.pool.wait(step.model, step.exclude, step.releases, lambda: _wake_on(loop, woken))
+        if waiter is None:
+            return None
+        remaining = None if step.deadline is None else max(0.0, step.deadline - self.pool.clock())
+        try:
+            await asyncio.wait_for(asyncio.shield(woken), remaining)
+        except asyncio.TimeoutError:
+            pass  # handed over just as the wait ran out? _handed says
+        except BaseException:
+            self._give_back(waiter)
+            raise
+        return self._handed(waiter)
 
     def _after_fork_in_child(self) -> list[object]:
-        self._waiters_lock = threading.Lock()
-        inherited: list[object] = [*self._waiters, *self._background]
-        self._waiters = set()
+        inherited: list[object] = list(self._background)
         self._background = set()
         return inherited
 
     async def aclose(self) -> None:
         for transport in self.transports.values():
             await transport.aclose()
+
+
+def _wake_on(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+    """Resolve ``future`` on its own loop (the release may happen in another thread)."""
+    with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits there any more
+        loop.call_soon_threadsafe(_resolve, future)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

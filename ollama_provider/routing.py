@@ -72,9 +72,12 @@ class Sleep:
 
 @dataclass(frozen=True, slots=True)
 class WaitForSlot:
-    """Wait until ``pool.releases`` differs from ``releases``; give up at ``deadline``
-    (``pool.clock()`` time, ``None``: never) with an :class:`OllamaTimeoutError`."""
+    """Queue on :meth:`HostPool.wait` for a slot that can serve ``model`` on a host not in
+    ``exclude``; the outcome is the host handed over (``None``: choose again at once). Give up at
+    ``deadline`` (``pool.clock()`` time, ``None``: never) with an :class:`OllamaTimeoutError`."""
 
+    model: str | None
+    exclude: frozenset[str]
     releases: int
     deadline: float | None
 
@@ -105,10 +108,12 @@ def route(
         while True:
             yield from _due_checks(pool, model, tried)
             choice = pool.choose(model, exclude=tried)
-            if choice.host is None:
-                if choice.reason == "full":
-                    yield WaitForSlot(choice.releases, deadline)
+            host = choice.host
+            if host is None and choice.reason == "full":
+                host = yield WaitForSlot(model, frozenset(tried), choice.releases, deadline)
+                if host is None:
                     continue
+            if host is None:
                 if choice.reason == "missing":
                     if relisted:
                         raise _not_anywhere(pool, call)
@@ -116,7 +121,6 @@ def route(
                     relisted = True
                     continue
                 break
-            host = choice.host
             tried.add(host.url)
             try:
                 answer = yield Send(host, once)

@@ -184,12 +184,36 @@ def test_max_in_flight_makes_a_request_wait_for_a_release() -> None:
     assert full.host is None and full.reason == "full"
     plan = route(pool, calls.chat(OllamaConfig(), "hi", model=MODEL), RetryPolicy(0), slot_wait=5.0)
     step = next(plan)
-    assert isinstance(step, WaitForSlot) and step.releases == pool.releases
-    assert held[1] is not None
+    assert isinstance(step, WaitForSlot) and step.model == MODEL and step.releases == pool.releases
+    woken: list[str] = []
+    waiter = pool.wait(step.model, step.exclude, step.releases, lambda: woken.append("woken"))
+    assert waiter is not None and held[1] is not None
     pool.release(held[1])
-    assert pool.releases != step.releases  # what the waiter watches changed
-    step = plan.send(None)
+    assert woken == ["woken"]
+    assert held[1].in_flight == 1  # handed over, not freed: a newcomer cannot take it first
+    assert pool.choose(MODEL, exclude=()).reason == "full"
+    handed = pool.stop_waiting(waiter)
+    assert handed is held[1]
+    step = plan.send(handed)
     assert isinstance(step, Send) and step.host is held[1]
+
+
+def test_a_freed_slot_goes_to_the_longest_waiting_request_that_host_can_serve() -> None:
+    hosts = Hosts(a=["llama3.2"], b=["qwen2.5:7b"])
+    pool = new_pool(hosts, max_in_flight=1)
+    run(suitable_hosts(pool, MODEL), hosts)
+    a, b = (pool.choose(m, exclude=()).host for m in (MODEL, "qwen2.5:7b"))
+    assert a is not None and b is not None
+    woken: list[str] = []
+    releases = pool.releases
+    for name in ("first, for qwen", "second, for llama", "third, for llama"):
+        model = "qwen2.5:7b" if "qwen" in name else MODEL
+        pool.wait(model, (), releases, lambda name=name: woken.append(name))
+    pool.release(a)  # a cannot serve qwen: the first llama waiter gets it, one wake-up only
+    assert woken == ["second, for llama"]
+    pool.release(b)
+    assert woken == ["second, for llama", "first, for qwen"]
+    assert pool.wait(MODEL, (), releases, lambda: None) is None  # released since: no need to wait
 
 
 # -- failing over --------------------------------------------------------------------------------------

@@ -114,7 +114,10 @@ def test_forked_children_of_an_async_provider_open_their_own_connections(fake: F
     provider = AsyncOllamaProvider(fake.url)
     loop = asyncio.new_event_loop()  # left open: its client keeps a pooled connection while children fork
     try:
-        assert loop.run_until_complete(provider.chat("parent", model="llama3.2")).message.content == "box says: parent"
+        assert (
+            loop.run_until_complete(provider.chat("parent", model="llama3.2")).message.content
+            == "box says: parent"
+        )
         answers = run_children("fork", child_chats_async, provider)
         again = loop.run_until_complete(provider.chat("parent again", model="llama3.2"))
         assert again.message.content == "box says: parent again"

@@ -187,8 +187,13 @@ def normalise_message(message: MessageLike, position: int) -> dict[str, Any]:
             f"not {type(message).__name__}"
         )
     role = raw.get("role")
-    if not isinstance(role, str) or role.lower() not in ROLES:
-        raise InvalidRequestError(f"message {position} has role {role!r}; expected one of {sorted(ROLES)}")
+    if not isinstance(role, str) or not role.strip():
+        raise InvalidRequestError(
+            f"message {position} needs a role (a string such as {sorted(ROLES)}), not {role!r}"
+        )
+    # Roles outside the usual four go through as given: some chat templates read their own
+    # (e.g. a "control" message that switches thinking on), as the server accepts any role name.
+    role = role.lower() if role.lower() in ROLES else role
     content = raw.get("content")
     if content is None:
         content = ""
@@ -196,9 +201,14 @@ def normalise_message(message: MessageLike, position: int) -> dict[str, Any]:
         raise InvalidRequestError(
             f"message {position} content must be a string, not {type(content).__name__}"
         )
-    out: dict[str, Any] = {"role": role.lower(), "content": content}
-    if raw.get("thinking"):
-        out["thinking"] = raw["thinking"]
+    out: dict[str, Any] = {"role": role, "content": content}
+    thinking = raw.get("thinking")
+    if thinking is not None:  # "" too: an earlier answer's (empty) thinking goes back as it was
+        if not isinstance(thinking, str):
+            raise InvalidRequestError(
+                f"message {position} thinking must be a string, not {type(thinking).__name__}"
+            )
+        out["thinking"] = thinking
     if raw.get("images"):
         out["images"] = [encode_image(image) for image in raw["images"]]
     if raw.get("tool_calls"):
@@ -223,7 +233,15 @@ def normalise_messages(messages: str | MessageLike | Sequence[MessageLike] | Non
 
 
 def build_options(options: Options | Mapping[str, Any] | None, **common: Any) -> dict[str, Any]:
-    """Merge ``options=`` with the common keyword options (keywords win), dropping ``None`` values."""
+    """Merge ``options=`` with the common keyword options (keywords win).
+
+    ``None`` means "not set", in ``options=`` as in keywords: it is never sent, so the model's own
+    default (from its Modelfile, else the server's) applies. There is no way to send ``null``: the
+    server would read it as unset too.
+
+    >>> build_options({"temperature": None, "seed": 7}, num_ctx=None)
+    {'seed': 7}
+    """
     if isinstance(options, Options):
         merged = options.to_dict()
     elif isinstance(options, Mapping):
@@ -264,9 +282,24 @@ def put(body: dict[str, Any], **values: Any) -> dict[str, Any]:
     return body
 
 
-def check_logprobs(top_logprobs: int | None) -> None:
-    if top_logprobs is not None and not 0 <= top_logprobs <= 20:
-        raise InvalidRequestError("top_logprobs must be between 0 and 20")
+def check_logprobs(top_logprobs: int | None, logprobs: bool | None = None) -> None:
+    """``top_logprobs`` is 0..20 (the server's range) and asks for ``logprobs``: with
+    ``logprobs=False`` the server would return none, so the contradiction is an error.
+
+    >>> check_logprobs(3, logprobs=False)
+    Traceback (most recent call last):
+    ...
+    ollama_provider.errors.InvalidRequestError: top_logprobs=3 needs logprobs=True ...
+    """
+    if top_logprobs is None:
+        return
+    if isinstance(top_logprobs, bool) or not isinstance(top_logprobs, int) or not 0 <= top_logprobs <= 20:
+        raise InvalidRequestError(f"top_logprobs must be an integer between 0 and 20, not {top_logprobs!r}")
+    if logprobs is False:
+        raise InvalidRequestError(
+            f"top_logprobs={top_logprobs} needs logprobs=True (it was False): set logprobs=True "
+            "or leave top_logprobs out"
+        )
 
 
 def model_or_default(model: str | None, default: str | None) -> str:

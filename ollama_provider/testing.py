@@ -13,6 +13,16 @@ embeddings, and a record of every request, with no server and no sockets.
 [{'role': 'user', 'content': 'Hi'}]
 >>> len(fake.embed(["a", "b"], model="emb")), len(fake.embed("a", model="emb"))
 (2, 8)
+
+The async twin plays the same script and keeps the same record (for async code, or code that mixes):
+
+>>> import asyncio
+>>> fake = ScriptedProvider(["sync answer", "async answer"])
+>>> afake = fake.asynchronous()
+>>> async def ask():
+...     return (await afake.chat("Hi", model="any")).message.content
+>>> fake.chat("Hi", model="any").message.content, asyncio.run(ask()), len(afake.requests)
+('sync answer', 'async answer', 2)
 """
 
 from __future__ import annotations
@@ -21,13 +31,13 @@ import hashlib
 import math
 import re
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
 from . import calls
 from .config import OllamaConfig
 from .errors import ModelNotFoundError
-from .streams import Stream
+from .streams import AsyncStream, Stream
 from .types import (
     ChatResponse,
     GenerateResponse,
@@ -86,6 +96,8 @@ class ScriptedProvider:
 
     @staticmethod
     def _chat_chunks(model: str, message: Message, final: ChatResponse) -> Iterator[ChatResponse]:
+        if message.thinking:  # thinking comes first, in chunks of its own, as the server sends it
+            yield ChatResponse(model=model, message=Message("assistant", "", thinking=message.thinking))
         for word in _WORDS.findall(message.content):
             yield ChatResponse(model=model, message=Message("assistant", word))
         for call in message.tool_calls or []:
@@ -139,6 +151,61 @@ class ScriptedProvider:
         return HealthStatus("healthy", "memory://scripted", 0.0, "scripted", len(self.models))
 
     def close(self) -> None:
+        self.closed = True
+
+    def asynchronous(self) -> AsyncScriptedProvider:
+        """An async twin answering from the same script and recording into the same ``requests``."""
+        return AsyncScriptedProvider(self)
+
+
+async def _async_chunks(chunks: Iterable[Any]) -> AsyncIterator[Any]:
+    for chunk in chunks:
+        yield chunk
+
+
+class AsyncScriptedProvider:
+    """The asynchronous :class:`ScriptedProvider` (satisfies :class:`~ollama_provider.AsyncProvider`):
+    ``await fake.chat(...)``, ``async for chunk in await fake.chat(..., stream=True)``."""
+
+    def __init__(self, scripted: ScriptedProvider | None = None) -> None:
+        self.scripted = scripted if scripted is not None else ScriptedProvider()
+        self.closed = False
+
+    @property
+    def config(self) -> OllamaConfig:
+        return self.scripted.config
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        return self.scripted.requests
+
+    @property
+    def replies(self) -> deque[str | Message]:
+        return self.scripted.replies
+
+    async def chat(self, messages: Any, *, model: str | None = None, stream: bool = False, **kwargs: Any) -> Any:
+        answer = self.scripted.chat(messages, model=model, stream=stream, **kwargs)
+        return AsyncStream(_async_chunks(answer)) if stream else answer
+
+    async def generate(
+        self, prompt: str | None = None, *, model: str | None = None, stream: bool = False, **kwargs: Any
+    ) -> Any:
+        answer = self.scripted.generate(prompt, model=model, stream=stream, **kwargs)
+        return AsyncStream(_async_chunks(answer)) if stream else answer
+
+    async def embed(self, input: Any, *, model: str | None = None, **kwargs: Any) -> Any:
+        return self.scripted.embed(input, model=model, **kwargs)
+
+    async def list_models(self) -> list[ModelInfo]:
+        return self.scripted.list_models()
+
+    async def show_model(self, name: str, *, verbose: bool | None = None) -> ShowResponse:
+        return self.scripted.show_model(name, verbose=verbose)
+
+    async def check_health(self) -> HealthStatus:
+        return self.scripted.check_health()
+
+    async def close(self) -> None:
         self.closed = True
 
 

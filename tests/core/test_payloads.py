@@ -21,6 +21,7 @@ from ollama_provider import (
 )
 from ollama_provider.payloads import (
     build_options,
+    check_logprobs,
     decode_arguments,
     encode_image,
     normalise_format,
@@ -142,8 +143,10 @@ def test_message_shapes() -> None:
 @pytest.mark.parametrize(
     ("messages", "match"),
     [
-        ([{"role": "wizard", "content": "x"}], "role"),
         ([{"content": "x"}], "role"),
+        ([{"role": "", "content": "x"}], "role"),
+        ([{"role": 3, "content": "x"}], "role"),
+        ([{"role": "assistant", "content": "", "thinking": 3}], "thinking"),
         ([{"role": "user", "content": 3}], "content"),
         ([42], "message 0"),
         ([{"role": "assistant", "content": "", "tool_calls": [{"nope": 1}]}], "tool call"),
@@ -152,6 +155,40 @@ def test_message_shapes() -> None:
 def test_wrong_message_shapes_fail_before_io(messages: Any, match: str) -> None:
     with pytest.raises(InvalidRequestError, match=match):
         calls.chat(CONFIG, messages, model="m")
+
+
+def test_roles_outside_the_usual_four_pass_through() -> None:
+    # Some chat templates read roles of their own (a "control" message turns thinking on); the
+    # server takes any role name, so only the shape is checked.
+    body = calls.chat(
+        CONFIG, [{"role": "control", "content": "thinking"}, {"role": "USER", "content": "hi"}], model="m"
+    ).body
+    assert body is not None
+    assert body["messages"] == [{"role": "control", "content": "thinking"}, {"role": "user", "content": "hi"}]
+
+
+def test_empty_thinking_is_sent_back_as_given() -> None:
+    messages = normalise_messages(
+        [{"role": "assistant", "content": "4", "thinking": ""}, {"role": "assistant", "content": "5"}]
+    )
+    assert messages == [
+        {"role": "assistant", "content": "4", "thinking": ""},
+        {"role": "assistant", "content": "5"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("top_logprobs", "logprobs"), [(-1, True), (21, True), (2.5, True), (True, True), (3, False)]
+)
+def test_contradictory_or_out_of_range_top_logprobs_fail(top_logprobs: Any, logprobs: bool) -> None:
+    with pytest.raises(InvalidRequestError, match="top_logprobs"):
+        check_logprobs(top_logprobs, logprobs)
+
+
+def test_top_logprobs_in_range_pass() -> None:
+    for top in (None, 0, 5, 20):
+        check_logprobs(top, True)
+    check_logprobs(None, False)
 
 
 def test_options_merge_and_validation() -> None:

@@ -236,8 +236,7 @@ def build_options(options: Options | Mapping[str, Any] | None, **common: Any) ->
     """Merge ``options=`` with the common keyword options (keywords win).
 
     ``None`` means "not set", in ``options=`` as in keywords: it is never sent, so the model's own
-    default (from its Modelfile, else the server's) applies. There is no way to send ``null``: the
-    server would read it as unset too.
+    default (from its Modelfile, else the server's) applies.
 
     >>> build_options({"temperature": None, "seed": 7}, num_ctx=None)
     {'seed': 7}

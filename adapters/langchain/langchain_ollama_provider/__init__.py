@@ -11,6 +11,8 @@ ollama-provider core: pooled connections, retries with backoff, per-chunk read t
 
 from __future__ import annotations
 
+from importlib import metadata
+
 from ._serialization import register_serializable_classes
 from .chat_models import ChatOllama
 from .embeddings import OllamaEmbeddings
@@ -18,4 +20,9 @@ from .llms import OllamaLLM
 
 register_serializable_classes()
 
-__all__ = ["ChatOllama", "OllamaEmbeddings", "OllamaLLM"]
+try:
+    __version__ = metadata.version("langchain-ollama-provider")
+except metadata.PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = ""
+
+__all__ = ["ChatOllama", "OllamaEmbeddings", "OllamaLLM", "__version__"]

@@ -22,9 +22,18 @@ from collections.abc import Sequence
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from ollama_provider import AsyncOllamaProvider, InvalidRequestError, OllamaConfig, OllamaProvider
+from ollama_provider import (
+    AsyncOllamaProvider,
+    InvalidRequestError,
+    ModelNotFoundError,
+    OllamaConfig,
+    OllamaConnectionError,
+    OllamaError,
+    OllamaProvider,
+    OllamaTimeoutError,
+)
 from ollama_provider.config import DEFAULT_HOST, resolve_hosts
 
 #: Constructor arguments that may carry credentials: never written by ``dumpd``/``dumps``.
@@ -95,10 +104,36 @@ def scrub_serialized(serialized: Any) -> Any:
     return serialized
 
 
+def _ollama_cause(error: ValidationError) -> OllamaError | None:
+    """The core error behind a validator's ``ValueError`` (see ``validate_model_on_init``), if any."""
+    for detail in error.errors():
+        cause = getattr(detail.get("ctx", {}).get("error"), "__cause__", None)
+        if isinstance(cause, OllamaError):
+            return cause
+    return None
+
+
 class _OllamaConnection(BaseModel):
     """Connection settings, named as in the official ``langchain-ollama`` package."""
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args:  # pydantic would say "BaseModel.__init__() takes 1 positional argument"
+            name = type(self).__name__
+            raise TypeError(
+                f"{name} takes keyword arguments only, e.g. {name}(model='llama3.2', "
+                f"base_url='http://127.0.0.1:11434'); got a positional {type(args[0]).__name__}"
+            )
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as error:
+            # A failed validate_model_on_init is a ValueError (a pydantic ValidationError), as in
+            # langchain-ollama; the core's typed error stays reachable as its cause.
+            cause = _ollama_cause(error)
+            if cause is None:
+                raise
+            raise error from cause
 
     base_url: str | list[str] | None = None
     """Ollama's address (``OLLAMA_HOST`` forms accepted; ``http://user:pw@host`` adds Basic auth).
@@ -119,11 +154,13 @@ class _OllamaConnection(BaseModel):
     headers: dict[str, str] | None = None
     """HTTP headers sent with every request (e.g. a reverse proxy's ``Authorization``)."""
 
-    timeout: float | None = Field(default=None, validation_alias=AliasChoices("timeout", "request_timeout"))
+    timeout: float | None = Field(
+        default=None, gt=0, validation_alias=AliasChoices("timeout", "request_timeout")
+    )
     """Read timeout in seconds, per streamed chunk (alias ``request_timeout``). ``None`` keeps the
     core's default (30 s); raise it for big models whose first token is slow to come."""
 
-    max_retries: int | None = None
+    max_retries: int | None = Field(default=None, ge=0)
     """Retries after the first attempt for connection failures and busy servers (core default 3)."""
 
     # Read at construction like the official client does, so a later change of the environment
@@ -149,6 +186,18 @@ class _OllamaConnection(BaseModel):
         if self.max_retries is not None:
             settings["retries"] = self.max_retries
         return OllamaConfig(host=host or DEFAULT_HOST, **settings)
+
+    def _check_model(self, model: str) -> None:
+        """Fail as ``langchain-ollama`` does when the model is missing or the server unreachable: with a
+        ``ValueError`` (wrapped by pydantic into a ``ValidationError``), the core's error as its cause."""
+        try:
+            self.provider.ensure_model(model)
+        except ModelNotFoundError as error:  # the official package's wording first, then ours
+            raise ValueError(f"Model `{model}` not found in Ollama: {error}") from error
+        except (OllamaConnectionError, OllamaTimeoutError) as error:
+            raise ValueError(f"Failed to connect to Ollama: {error}") from error
+        except OllamaError as error:
+            raise ValueError(f"Received an error from the Ollama API: {error}") from error
 
     @property
     def provider(self) -> OllamaProvider:

@@ -55,7 +55,7 @@ def to_ollama_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
                 entry["tool_calls"] = calls
                 tool_names.update((c["id"], c["function"]["name"]) for c in calls if c.get("id"))
             thinking = message.additional_kwargs.get("reasoning_content")
-            if isinstance(thinking, str) and thinking:
+            if isinstance(thinking, str):  # "" too, as langchain-ollama sends it back
                 entry["thinking"] = thinking
         elif isinstance(message, ToolMessage):
             entry["tool_call_id"] = message.tool_call_id

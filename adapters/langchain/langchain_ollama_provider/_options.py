@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Any, Literal, cast
 
 from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
+
+from ollama_provider.payloads import normalise_think
 
 from ._connection import _OllamaConnection, scrub_serialized, without_secrets
 
@@ -50,7 +52,10 @@ class _GenerationSettings(_OllamaConnection):
     (thinking models then think). Returned thinking is always surfaced, separate from the content."""
 
     validate_model_on_init: bool = False
-    """Check at construction that the model is installed (one request; off by default)."""
+    """Check at construction that the model is installed (one request; off by default). A missing
+    model or an unreachable server raises a ``ValueError`` (pydantic ``ValidationError``), as in
+    ``langchain-ollama``; its ``__cause__`` is the core's ``ModelNotFoundError`` /
+    ``OllamaConnectionError``."""
 
     mirostat: int | None = None
     mirostat_eta: float | None = None
@@ -77,6 +82,11 @@ class _GenerationSettings(_OllamaConnection):
 
     keep_alive: int | str | None = None
     """How long the model stays loaded after a call (``"5m"``, seconds, ``-1`` = forever, ``0``)."""
+
+    @field_validator("reasoning")
+    @classmethod
+    def _valid_reasoning(cls, value: bool | str | None) -> bool | str | None:
+        return normalise_think(value)  # an InvalidRequestError is a ValueError: pydantic names the field
 
     # -- identity and serialisation, shared by the chat model and the LLM ----------------------------
     @property
@@ -122,16 +132,14 @@ class _GenerationSettings(_OllamaConnection):
         request["options"] = self._options(stop, kwargs)
         return request
 
-    def _check_model(self) -> None:
-        if self.validate_model_on_init:
-            self.provider.ensure_model(self.model)
-
     def _ls_common(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {
             "ls_provider": "ollama",
             "ls_model_name": kwargs.get("model") or self.model,
-            "ls_temperature": kwargs.get("temperature", self.temperature),
         }
+        temperature = kwargs.get("temperature", self.temperature)
+        if temperature is not None:  # unset is left out, as langchain-core's own default does
+            params["ls_temperature"] = temperature
         max_tokens = kwargs.get("max_tokens", kwargs.get("num_predict", self.num_predict))
         if max_tokens is not None:
             params["ls_max_tokens"] = max_tokens

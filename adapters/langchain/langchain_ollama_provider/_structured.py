@@ -19,6 +19,7 @@ langchain_core.exceptions.OutputParserException: expected a JSON object from the
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from langchain_core.exceptions import OutputParserException
@@ -51,6 +52,45 @@ def schema_format(schema: Any) -> dict[str, Any]:
             return dict(function["parameters"])  # an OpenAI tool/function description
         return dict(schema)
     raise ValueError(f"unsupported schema {schema!r}: give a pydantic class, a TypedDict or a JSON schema")
+
+
+def resolve_response_format(format: Any, response_format: Any) -> Any:
+    """The ``format`` to send when a call also has an OpenAI-style ``response_format`` (what
+    ``langchain.agents`` ``ProviderStrategy`` binds): ``format`` wins; ``{"type": "json_object"}``
+    is ``"json"``; ``{"type": "json_schema", "json_schema": {"schema": ...}}`` is that schema. What
+    cannot be honoured is ignored with a ``UserWarning``, as ``langchain-ollama`` does.
+
+    >>> envelope = {"name": "Person", "schema": {"type": "object"}}
+    >>> resolve_response_format(None, {"type": "json_schema", "json_schema": envelope})
+    {'type': 'object'}
+    >>> resolve_response_format(None, {"type": "json_object"})
+    'json'
+    """
+    if format is not None:
+        warnings.warn(
+            "Both 'format' and 'response_format' were given: "
+            "'response_format' is ignored in favour of 'format'.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return format
+    if not isinstance(response_format, dict):
+        return _ignored(f"response_format of type {type(response_format).__name__}: expected a dict")
+    kind = response_format.get("type")
+    if kind == "json_object":
+        return "json"
+    if kind != "json_schema":
+        return _ignored(f"response_format type {kind!r}: expected 'json_object' or 'json_schema'")
+    block = response_format.get("json_schema")
+    schema = block.get("schema") if isinstance(block, dict) else None
+    if not isinstance(schema, dict):
+        return _ignored("response_format of type 'json_schema' without a 'json_schema': {'schema': {...}}")
+    return schema
+
+
+def _ignored(what: str) -> None:
+    warnings.warn(f"Ignored {what}; no format is sent.", UserWarning, stacklevel=5)
+    return None
 
 
 def _text_of(result: list[Generation]) -> str:

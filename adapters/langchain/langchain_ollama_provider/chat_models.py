@@ -23,8 +23,11 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from typing_extensions import Self
+
+from ollama_provider import InvalidRequestError
+from ollama_provider.payloads import check_logprobs
 
 from ._answers import ChatAnswer
 from ._messages import to_ollama_messages
@@ -35,11 +38,19 @@ from ._structured import (
     StrictKeyToolsParser,
     StrictPydanticToolsParser,
     is_pydantic_class,
+    resolve_response_format,
     schema_format,
 )
 from ._tools import ToolChoice, chosen_tools, forced_format, to_ollama_tool, tool_name
 
 StructuredMethod = Literal["function_calling", "json_mode", "json_schema"]
+
+
+def check_top_logprobs(top_logprobs: int | None, logprobs: bool | None) -> None:
+    """``top_logprobs`` is a positive integer (as in ``langchain-ollama``) that needs ``logprobs``."""
+    if isinstance(top_logprobs, int) and not isinstance(top_logprobs, bool) and top_logprobs < 1:
+        raise InvalidRequestError(f"top_logprobs must be a positive integer, not {top_logprobs}")
+    check_logprobs(top_logprobs, logprobs)
 
 
 class ChatOllama(_GenerationSettings, BaseChatModel):
@@ -65,14 +76,17 @@ class ChatOllama(_GenerationSettings, BaseChatModel):
     logprobs: bool | None = None
     """Return the log probability of every token (in ``response_metadata["logprobs"]``)."""
 
-    top_logprobs: int | None = None
-    """How many alternatives to return per token (implies ``logprobs``)."""
+    top_logprobs: int | None = Field(default=None, ge=1, le=20)
+    """How many alternatives to return per token, 1 to 20 (implies ``logprobs``; with
+    ``logprobs=False`` it is an error, as in ``langchain-ollama``)."""
 
     @model_validator(mode="after")
     def _validate(self) -> Self:
+        check_top_logprobs(self.top_logprobs, self.logprobs)
         if self.top_logprobs is not None and self.logprobs is None:
             self.logprobs = True
-        self._check_model()
+        if self.validate_model_on_init:
+            self._check_model(self.model)
         return self
 
     # -- identity, tracing, serialisation ----------------------------------------------------------
@@ -95,6 +109,9 @@ class ChatOllama(_GenerationSettings, BaseChatModel):
         kwargs = dict(kwargs)
         tools = [to_ollama_tool(tool) for tool in kwargs.pop("tools", None) or []]
         tool_choice: ToolChoice = kwargs.pop("tool_choice", None)
+        response_format = kwargs.pop("response_format", None)
+        if response_format is not None:
+            kwargs["format"] = resolve_response_format(kwargs.get("format", self.format), response_format)
         request = self._request_kwargs(stop, kwargs)
         forced: list[str] = []
         chosen = chosen_tools(tools, tool_choice) if tools or tool_choice not in (None, "auto") else None
@@ -107,6 +124,7 @@ class ChatOllama(_GenerationSettings, BaseChatModel):
         request["messages"] = to_ollama_messages(messages)
         logprobs = kwargs.pop("logprobs", self.logprobs)
         top_logprobs = kwargs.pop("top_logprobs", self.top_logprobs)
+        check_top_logprobs(top_logprobs, logprobs)
         request["logprobs"] = True if top_logprobs is not None and logprobs is None else logprobs
         request["top_logprobs"] = top_logprobs
         kwargs.pop("stream", None)

@@ -50,8 +50,8 @@ class OllamaEmbeddings(_OllamaConnection, Embeddings):
     model: str
     """Embedding model name."""
 
-    dimensions: int | None = None
-    """Length of the returned vectors (for models trained to be truncated)."""
+    dimensions: int | None = Field(default=None, ge=1)
+    """Length of the returned vectors (for models trained to be truncated); a positive integer."""
 
     truncate: bool | None = None
     """``False``: fail on inputs longer than the context instead of truncating them."""
@@ -66,7 +66,8 @@ class OllamaEmbeddings(_OllamaConnection, Embeddings):
     """Concurrent requests of the async methods (core default 4)."""
 
     validate_model_on_init: bool = False
-    """Check at construction that the model is installed (one request; off by default)."""
+    """Check at construction that the model is installed (one request; off by default); failing, a
+    ``ValueError`` as in ``langchain-ollama``, the core's error as its ``__cause__``."""
 
     mirostat: int | None = None
     mirostat_eta: float | None = None
@@ -85,7 +86,7 @@ class OllamaEmbeddings(_OllamaConnection, Embeddings):
     @model_validator(mode="after")
     def _validate(self) -> Self:
         if self.validate_model_on_init:
-            self.provider.ensure_model(self.model)
+            self._check_model(self.model)
         return self
 
     def _config(self, *, asynchronous: bool) -> OllamaConfig:

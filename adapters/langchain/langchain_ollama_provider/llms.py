@@ -59,7 +59,8 @@ class OllamaLLM(_GenerationSettings, BaseLLM):
 
     @model_validator(mode="after")
     def _validate(self) -> Self:
-        self._check_model()
+        if self.validate_model_on_init:
+            self._check_model(self.model)
         return self
 
     @property

@@ -16,6 +16,7 @@ MODULES = [
     "llama_index.llms.ollama_provider.responses",
     "llama_index.llms.ollama_provider.structured",
     "llama_index.embeddings.ollama_provider.base",
+    "llama_index.embeddings.ollama_provider.providers",
 ]
 
 

@@ -15,7 +15,7 @@ from llama_index.core.callbacks.base import CallbackManager
 
 from ollama_provider import AsyncOllamaProvider, OllamaProvider
 
-from .providers import LazyCoreProviders, PerLoopGate
+from .providers import LazyCoreProviders, PerLoopGate, check_core_arguments
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
 DEFAULT_EMBED_CONCURRENCY = 4
@@ -63,7 +63,9 @@ class OllamaEmbedding(LazyCoreProviders, BaseEmbedding):
     keep_alive: float | str | None = Field(
         default=None, description="How long the model stays loaded after a request (e.g. '5m', 300)."
     )
-    dimensions: int | None = Field(default=None, description="Vector size to ask for (None: the model's).")
+    dimensions: int | None = Field(
+        default=None, gt=0, description="Vector size to ask for (None: the model's)."
+    )
     truncate: bool | None = Field(
         default=None, description="False: inputs longer than the context fail instead of being truncated."
     )
@@ -120,10 +122,13 @@ class OllamaEmbedding(LazyCoreProviders, BaseEmbedding):
             embed_concurrency=embed_concurrency,
             **kwargs,
         )
+        checked_client_kwargs = check_core_arguments(
+            "OllamaEmbedding", provider, async_provider, client_kwargs
+        )
         super().__init__(**fields)
         self._provider = provider
         self._async_provider = async_provider
-        self._client_kwargs = dict(client_kwargs or {})
+        self._client_kwargs = checked_client_kwargs
         # An explicit size is the request size too (as before); unset, the core's default applies.
         self._request_batch_size = embed_batch_size
 
@@ -163,28 +168,45 @@ class OllamaEmbedding(LazyCoreProviders, BaseEmbedding):
             return f"{self.text_instruction.strip()} {text.strip()}".strip()
         return text.strip()
 
-    # -- BaseEmbedding ------------------------------------------------------------------------------
+    # -- BaseEmbedding: formatting here, requests in the public methods (as the official class does,
+    # so code that calls or patches get_general_text_embedding(s) works the same) ------------------
     def _get_query_embedding(self, query: str) -> Embedding:
-        vector: Embedding = self.provider.embed(self._format_query(query), **self._embed_kwargs())
-        return vector
+        return self.get_general_text_embedding(self._format_query(query))
 
     async def _aget_query_embedding(self, query: str) -> Embedding:
-        vector: Embedding = await self.async_provider.embed(self._format_query(query), **self._embed_kwargs())
-        return vector
+        return await self.aget_general_text_embedding(self._format_query(query))
 
     def _get_text_embedding(self, text: str) -> Embedding:
-        vector: Embedding = self.provider.embed(self._format_text(text), **self._embed_kwargs())
-        return vector
+        return self.get_general_text_embedding(self._format_text(text))
 
     async def _aget_text_embedding(self, text: str) -> Embedding:
-        vector: Embedding = await self.async_provider.embed(self._format_text(text), **self._embed_kwargs())
-        return vector
+        return await self.aget_general_text_embedding(self._format_text(text))
 
     def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        vectors: list[Embedding] = self.provider.embed(self._formatted(texts), **self._embed_kwargs())
-        return vectors
+        return self.get_general_text_embeddings(self._formatted(texts))
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return await self.aget_general_text_embeddings(self._formatted(texts))
+
+    # -- the requests, as in llama-index-embeddings-ollama: texts are sent as given (no instruction) --
+    def get_general_text_embedding(self, texts: str) -> Embedding:
+        """The vector of one text, as given (no instruction prefix). The parameter keeps the official
+        package's name."""
+        vector: Embedding = self.provider.embed(texts, **self._embed_kwargs())
+        return vector
+
+    async def aget_general_text_embedding(self, prompt: str) -> Embedding:
+        """The vector of one text, as given (no instruction prefix)."""
+        vector: Embedding = await self.async_provider.embed(prompt, **self._embed_kwargs())
+        return vector
+
+    def get_general_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        """One vector per text, as given, in order (the core splits long lists into requests)."""
+        vectors: list[Embedding] = self.provider.embed(list(texts), **self._embed_kwargs())
+        return vectors
+
+    async def aget_general_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        """One vector per text, as given, in order; the core's requests for it run concurrently."""
         if self._request_batch_size is not None:  # one request per LlamaIndex batch, num_workers at once
             return await self._aembed_batch(texts)
         # Large default batches: the core already runs embed_concurrency requests per batch, so one
@@ -193,9 +215,7 @@ class OllamaEmbedding(LazyCoreProviders, BaseEmbedding):
             return await self._aembed_batch(texts)
 
     async def _aembed_batch(self, texts: list[str]) -> list[Embedding]:
-        vectors: list[Embedding] = await self.async_provider.embed(
-            self._formatted(texts), **self._embed_kwargs()
-        )
+        vectors: list[Embedding] = await self.async_provider.embed(list(texts), **self._embed_kwargs())
         return vectors
 
     def _batch_gate(self) -> asyncio.Semaphore:

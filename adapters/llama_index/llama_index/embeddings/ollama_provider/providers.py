@@ -6,10 +6,48 @@ Kept in the embeddings package, the lighter of the two, so importing the embeddi
 from __future__ import annotations
 
 import asyncio
+import inspect
 import weakref
+from collections.abc import Mapping
 from typing import Any
 
-from ollama_provider import AsyncOllamaProvider, OllamaProvider
+from ollama_provider import AsyncOllamaProvider, AsyncProvider, OllamaProvider, Provider
+
+
+def check_core_arguments(
+    owner: str, provider: Any, async_provider: Any, client_kwargs: Any
+) -> dict[str, Any]:
+    """Reject wrong types for the arguments that bypass pydantic validation, naming the parameter;
+    returns a copy of ``client_kwargs``.
+
+    >>> from ollama_provider import OllamaConfig
+    >>> check_core_arguments("Ollama", OllamaConfig(), None, None)
+    Traceback (most recent call last):
+    ...
+    TypeError: Ollama(provider=...) takes a synchronous core provider ... not OllamaConfig
+    """
+    if provider is not None and not (isinstance(provider, Provider) and not _is_async(provider)):
+        raise TypeError(
+            f"{owner}(provider=...) takes a synchronous core provider such as OllamaProvider(...), "
+            f"not {type(provider).__name__}"
+        )
+    if async_provider is not None and not (
+        isinstance(async_provider, AsyncProvider) and _is_async(async_provider)
+    ):
+        raise TypeError(
+            f"{owner}(async_provider=...) takes an asynchronous core provider such as "
+            f"AsyncOllamaProvider(...), not {type(async_provider).__name__}"
+        )
+    if client_kwargs is not None and not isinstance(client_kwargs, Mapping):
+        raise TypeError(
+            f"{owner}(client_kwargs=...) takes a dict of httpx client arguments, "
+            f"not {type(client_kwargs).__name__}"
+        )
+    return dict(client_kwargs or {})
+
+
+def _is_async(provider: Any) -> bool:
+    return inspect.iscoroutinefunction(getattr(provider, "chat", None))
 
 
 class LazyCoreProviders:

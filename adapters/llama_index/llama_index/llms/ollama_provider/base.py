@@ -43,7 +43,7 @@ from llama_index.core.llms.llm import Model, ToolSelection
 from llama_index.core.program.utils import FlexibleModel, process_streaming_objects
 from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
 from llama_index.core.types import PydanticProgramMode
-from llama_index.embeddings.ollama_provider.providers import LazyCoreProviders
+from llama_index.embeddings.ollama_provider.providers import LazyCoreProviders, check_core_arguments
 
 from ollama_provider import AsyncOllamaProvider, OllamaError, OllamaProvider
 from ollama_provider.payloads import decode_arguments
@@ -123,7 +123,7 @@ class Ollama(LazyCoreProviders, FunctionCallingLLM):
     headers: dict[str, str] | None = Field(
         default=None, description="Extra HTTP headers (e.g. Authorization)."
     )
-    retries: int = Field(default=3, description="Retries after a connection failure or a busy server.")
+    retries: int = Field(default=3, ge=0, description="Retries after a connection failure or a busy server.")
 
     _provider: OllamaProvider | None = PrivateAttr(default=None)
     _async_provider: AsyncOllamaProvider | None = PrivateAttr(default=None)
@@ -152,10 +152,11 @@ class Ollama(LazyCoreProviders, FunctionCallingLLM):
     ) -> None:
         """``provider`` / ``async_provider`` share existing core providers (and their connection
         pools); ``client_kwargs`` go to the httpx clients the core builds (``verify``, ``transport``...)."""
+        checked_client_kwargs = check_core_arguments("Ollama", provider, async_provider, client_kwargs)
         private = {
             "_provider": provider,
             "_async_provider": async_provider,
-            "_client_kwargs": dict(client_kwargs or {}),
+            "_client_kwargs": checked_client_kwargs,
             "_facts": None,
         }
         # The usual case, plain arguments, skips re-validation (see construction.py): the first such
@@ -204,7 +205,7 @@ class Ollama(LazyCoreProviders, FunctionCallingLLM):
         )
         self._provider = provider
         self._async_provider = async_provider
-        self._client_kwargs = dict(client_kwargs or {})
+        self._client_kwargs = checked_client_kwargs
         if plain is not None:
             _FAST_CONSTRUCTION.learn(self, plain, private)
 

@@ -62,6 +62,7 @@ def plain_arguments(
         )
         and headers is None
         and type(retries) is int
+        and retries >= 0  # the field's constraint: a negative count takes the validating path
     )
 
 

@@ -183,7 +183,9 @@ class AsyncScriptedProvider:
     def replies(self) -> deque[str | Message]:
         return self.scripted.replies
 
-    async def chat(self, messages: Any, *, model: str | None = None, stream: bool = False, **kwargs: Any) -> Any:
+    async def chat(
+        self, messages: Any, *, model: str | None = None, stream: bool = False, **kwargs: Any
+    ) -> Any:
         answer = self.scripted.chat(messages, model=model, stream=stream, **kwargs)
         return AsyncStream(_async_chunks(answer)) if stream else answer
 

@@ -113,7 +113,7 @@ def test_tool_choice_none_sends_no_tools() -> None:
 
 
 def test_unknown_forced_tool_is_rejected_at_bind_time() -> None:
-    with pytest.raises(ValueError, match="not one of the bound tools"):
+    with pytest.raises(ValueError, match="not one of the tools"):
         ChatOllama(model="m").bind_tools([Weather], tool_choice="Elsewhere")
 
 

@@ -24,9 +24,9 @@ from langchain_core.messages.tool import ToolCallChunk, tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
 
 from ollama_provider import ChatResponse, ToolCall
+from ollama_provider.forced_calls import parse_forced_call
 
 from ._fast_chunks import text_chunk
-from ._tools import json_tool_call
 
 PROVIDER = "ollama"
 
@@ -168,7 +168,7 @@ class ChatChunkTranslator:
         held, self._held = "".join(self._held), []
         if self._native_calls:
             return held
-        parsed = json_tool_call(held, self._forced)
+        parsed = parse_forced_call(held, self._forced)
         if parsed is None:
             return held
         name, arguments = parsed

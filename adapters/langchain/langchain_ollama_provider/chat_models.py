@@ -27,6 +27,7 @@ from pydantic import Field, model_validator
 from typing_extensions import Self
 
 from ollama_provider import InvalidRequestError
+from ollama_provider.forced_calls import forcing_format, tool_names
 from ollama_provider.payloads import check_logprobs
 
 from ._answers import ChatAnswer
@@ -41,7 +42,7 @@ from ._structured import (
     resolve_response_format,
     schema_format,
 )
-from ._tools import ToolChoice, chosen_tools, forced_format, to_ollama_tool, tool_name
+from ._tools import ToolChoice, chosen_tools, to_ollama_tool
 
 StructuredMethod = Literal["function_calling", "json_mode", "json_schema"]
 
@@ -118,8 +119,8 @@ class ChatOllama(_GenerationSettings, BaseChatModel):
         if chosen == []:
             tools = []
         elif chosen:
-            request["format"] = forced_format(tools, tool_choice)
-            forced = [tool_name(tool) for tool in chosen]
+            request["format"] = forcing_format(chosen)
+            forced = tool_names(chosen)
         request["tools"] = tools or None
         request["messages"] = to_ollama_messages(messages)
         logprobs = kwargs.pop("logprobs", self.logprobs)

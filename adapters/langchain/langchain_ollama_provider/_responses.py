@@ -24,7 +24,7 @@ from langchain_core.messages.tool import ToolCallChunk, tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
 
 from ollama_provider import ChatResponse, ToolCall
-from ollama_provider.forced_calls import parse_forced_call
+from ollama_provider.forced_calls import ForcedCallAnswer
 
 from ._fast_chunks import text_chunk
 
@@ -108,30 +108,26 @@ def chunk_from_parts(parts: ChunkParts) -> ChatGenerationChunk:
 class ChatChunkTranslator:
     """Translate the chunks of one chat answer, in order.
 
-    ``forced_tools``: names of the tools a JSON-schema ``format`` forces. While such a call is
-    pending, content is held back (it is the JSON of the call, not prose) and becomes a tool call
-    at the end unless the server returned real ``tool_calls``.
+    ``forced_tools``: names of the tools a JSON-schema ``format`` forces. The core's
+    :class:`~ollama_provider.forced_calls.ForcedCallAnswer` holds such an answer's content back (it
+    is the JSON of the call, not prose) and makes it the tool call at the end, unless the server
+    returned real ``tool_calls``.
     """
 
     def __init__(self, forced_tools: list[str] | None = None) -> None:
-        self._forced = forced_tools or []
-        self._held: list[str] = []
+        self._forced = ForcedCallAnswer(forced_tools) if forced_tools else None
         self._used_indices: set[int] = set()
-        self._native_calls = False
 
     def translate(self, response: ChatResponse) -> ChatGenerationChunk:
         return chunk_from_parts(self.parts(response))
 
     def parts(self, response: ChatResponse) -> ChunkParts:
         """What the next chunk says, before any LangChain object is built from it."""
+        if self._forced is not None:
+            response = self._forced.chunk(response)
         message = response.message
         content = message.content or ""
-        if self._forced and not self._native_calls:
-            self._held.append(content)
-            content = ""
         tool_chunks = [self._tool_chunk(call) for call in message.tool_calls or []]
-        if tool_chunks:
-            self._native_calls = True
         additional: dict[str, Any] = {}
         if message.thinking:
             additional["reasoning_content"] = message.thinking
@@ -141,7 +137,6 @@ class ChatChunkTranslator:
             info = {"logprobs": logprobs}
         if not response.done:
             return ChunkParts(content, additional, tool_chunks, info, None)
-        content += self._finish_forced(tool_chunks)
         info = {**final_metadata(response), **(info or {})}
         return ChunkParts(content, additional, tool_chunks, info, usage_metadata(response))
 
@@ -159,26 +154,3 @@ class ChatChunkTranslator:
             id=call.id or new_tool_call_id(),
             index=self._next_index(call.function.index),
         )
-
-    def _finish_forced(self, chunks: list[ToolCallChunk]) -> str:
-        """At the end of a forced answer: the held JSON becomes a tool call (or, if it is not one,
-        is handed back as text so nothing the model said is lost)."""
-        if not self._forced:
-            return ""
-        held, self._held = "".join(self._held), []
-        if self._native_calls:
-            return held
-        parsed = parse_forced_call(held, self._forced)
-        if parsed is None:
-            return held
-        name, arguments = parsed
-        self._native_calls = True
-        chunks.append(
-            tool_call_chunk(
-                name=name,
-                args=json.dumps(arguments, ensure_ascii=False),
-                id=new_tool_call_id(),
-                index=self._next_index(None),
-            )
-        )
-        return ""

@@ -46,6 +46,7 @@ from llama_index.core.types import PydanticProgramMode
 from llama_index.embeddings.ollama_provider.providers import LazyCoreProviders, check_core_arguments
 
 from ollama_provider import AsyncOllamaProvider, OllamaError, OllamaProvider
+from ollama_provider.forced_calls import ForcedCallAnswer, chosen_tools, forcing_format, tool_names
 from ollama_provider.payloads import decode_arguments
 
 from .construction import FastConstruction, plain_arguments
@@ -60,6 +61,8 @@ if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
+#: The chat keyword by which ``_prepare_chat_with_tools`` tells ``chat`` which tools a format forces.
+FORCED_TOOLS = "_ollama_forced_tools"
 ThinkSetting = bool | Literal["low", "medium", "high"] | None
 
 dispatcher = get_dispatcher(__name__)
@@ -293,8 +296,13 @@ class Ollama(LazyCoreProviders, FunctionCallingLLM):
         options.update(self.additional_kwargs)
         return options
 
-    def _chat_kwargs(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> dict[str, Any]:
-        return {
+    def _chat_kwargs(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    ) -> tuple[dict[str, Any], ForcedCallAnswer | None]:
+        """The core ``chat`` arguments, and the reader of a forced call (see ``_prepare_chat_with_tools``)."""
+        kwargs = dict(kwargs)
+        forced = kwargs.pop(FORCED_TOOLS, None)
+        core_kwargs = {
             "model": self.model,
             "messages": to_ollama_messages(messages),
             **build_chat_kwargs(
@@ -305,37 +313,44 @@ class Ollama(LazyCoreProviders, FunctionCallingLLM):
                 keep_alive=self.keep_alive,
             ),
         }
+        return core_kwargs, ForcedCallAnswer(forced) if forced else None
 
     # -- chat ----------------------------------------------------------------------------------------
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        return to_chat_response(self.provider.chat(**self._chat_kwargs(messages, kwargs)))
+        core_kwargs, forced = self._chat_kwargs(messages, kwargs)
+        answer = self.provider.chat(**core_kwargs)
+        return to_chat_response(forced.whole(answer) if forced else answer)
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        stream = self.provider.chat(**self._chat_kwargs(messages, kwargs), stream=True)
+        core_kwargs, forced = self._chat_kwargs(messages, kwargs)
+        stream = self.provider.chat(**core_kwargs, stream=True)
 
         def gen() -> ChatResponseGen:
             accumulator = StreamAccumulator()
             with stream:  # leaving the loop early closes the HTTP response
                 for chunk in stream:
-                    yield accumulator.add(chunk)
+                    yield accumulator.add(forced.chunk(chunk) if forced else chunk)
 
         return gen()
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        return to_chat_response(await self.async_provider.chat(**self._chat_kwargs(messages, kwargs)))
+        core_kwargs, forced = self._chat_kwargs(messages, kwargs)
+        answer = await self.async_provider.chat(**core_kwargs)
+        return to_chat_response(forced.whole(answer) if forced else answer)
 
     @llm_chat_callback()
     async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
-        stream = await self.async_provider.chat(**self._chat_kwargs(messages, kwargs), stream=True)
+        core_kwargs, forced = self._chat_kwargs(messages, kwargs)
+        stream = await self.async_provider.chat(**core_kwargs, stream=True)
 
         async def gen() -> ChatResponseAsyncGen:
             accumulator = StreamAccumulator()
             async with stream:
                 async for chunk in stream:
-                    yield accumulator.add(chunk)
+                    yield accumulator.add(forced.chunk(chunk) if forced else chunk)
 
         return gen()
 
@@ -402,15 +417,29 @@ class Ollama(LazyCoreProviders, FunctionCallingLLM):
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Tool specs in OpenAI form (what Ollama takes); other keywords (``format``, ``think``...) go
-        on to ``chat``. Ollama has no way to force a tool call, so ``tool_required`` is only logged."""
-        if tool_required:
-            logger.info("Ollama cannot force a tool call; tool_required=True is ignored")
+        on to ``chat``.
+
+        Ollama has no ``tool_choice``: a call is forced as the LangChain adapter forces it, with a
+        JSON-schema ``format`` admitting only a call of the chosen tool(s), and a call the model
+        answers as JSON text becomes the tool call. ``tool_required=True`` forces one of the tools,
+        ``tool_choice`` (what ``FunctionAgent(initial_tool_choice=...)`` passes) takes a tool name,
+        ``"required"``/``"any"``, ``"auto"`` or ``"none"`` (no tools sent). A ``format`` given by
+        the caller is sent as it is, in place of the forcing one."""
         messages = list(chat_history or [])  # never mutate the caller's history
         if isinstance(user_msg, str):
             user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
         if user_msg is not None:
             messages.append(user_msg)
         specs = [tool.metadata.to_openai_tool(skip_length_check=True) for tool in tools]
+        tool_choice = kwargs.pop("tool_choice", None)
+        if tool_required and tool_choice in (None, "auto") and specs:
+            tool_choice = "required"
+        chosen = chosen_tools(specs, tool_choice)
+        if chosen == []:
+            specs = []
+        elif chosen and kwargs.get("format") is None:
+            kwargs["format"] = forcing_format(chosen)
+            kwargs[FORCED_TOOLS] = tool_names(chosen)
         return {"messages": messages, "tools": specs or None, **kwargs}
 
     def _validate_chat_with_tools_response(

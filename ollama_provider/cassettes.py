@@ -342,8 +342,11 @@ def iter_cassette_files(directory: str | Path) -> Iterator[Path]:
 
 
 def load_cassette_dir(directory: str | Path) -> list[Interaction]:
-    """Load all cassettes under *directory* (recursively), file by file in sorted order."""
+    """Load all cassettes under *directory* (recursively), file by file in sorted order; a path to
+    one cassette file loads that file alone (to replay one recorded session and nothing else)."""
     directory = Path(directory)
+    if directory.is_file():
+        return load_cassette(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"cassette directory not found: {directory}")
     interactions: list[Interaction] = []

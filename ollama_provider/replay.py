@@ -203,7 +203,8 @@ class _ReplayHandler(BaseHTTPRequestHandler):
 
 
 class ReplayServer:
-    """Serve the cassettes under *cassette_dir* as a fake Ollama on ``http://host:port``.
+    """Serve the cassettes under *cassette_dir* as a fake Ollama on ``http://host:port``
+    (*cassette_dir* may also be one cassette file: that session alone is served).
 
     ``port=0`` picks a free port (read it from :attr:`port` / :attr:`url` once started).
     ``pace=None`` sends streams as fast as possible; a number replays them at the recorded speed

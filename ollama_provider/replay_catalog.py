@@ -218,7 +218,7 @@ class ReplayCatalog:
 
     @classmethod
     def from_directory(cls, directory: str | Path) -> ReplayCatalog:
-        """Index every ``*.yaml`` cassette under *directory* (recursively)."""
+        """Index every ``*.yaml`` cassette under *directory* (recursively), or the one cassette file."""
         return cls(load_cassette_dir(directory))
 
     def __len__(self) -> int:

@@ -33,6 +33,20 @@ def test_every_recorded_and_synthetic_cassette_loads() -> None:
     assert len(load_cassette_dir(CASSETTES / "synthetic")) >= 5
 
 
+def test_one_cassette_file_serves_that_session_alone() -> None:
+    # The tool round trip's first request is recorded twice (chat_tool_call.yaml too, with another
+    # call id): over the whole folder the one-interaction cassette answers it, so the second request
+    # of the round trip would match nothing. Replaying the one file keeps the session together.
+    path = RECORDED / "api" / "chat_tool_roundtrip.yaml"
+    assert load_cassette_dir(path) == load_cassette(path)
+    first, second = load_cassette(path)
+    alone = ReplayCatalog.from_directory(path)
+    assert alone.answer(first.method, first.path, first.request_body).body == first.body
+    assert alone.answer(second.method, second.path, second.request_body).body == second.body
+    whole = ReplayCatalog.from_directory(RECORDED)
+    assert whole.answer(first.method, first.path, first.request_body).body != first.body
+
+
 def test_synthetic_cassettes_are_named_and_say_why() -> None:
     for path in sorted((CASSETTES / "synthetic").glob("*.yaml")):
         assert path.name.startswith("synthetic_"), path

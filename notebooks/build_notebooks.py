@@ -247,6 +247,49 @@ extract = (ChatPromptTemplate.from_messages([("human", "{name} was {age}. Extrac
              .with_structured_output(Person, method="json_schema"))
 extract.invoke({"name": "Grace Hopper", "age": 85})"""
     ),
+    new_markdown_cell(
+        "## An agent: `create_agent`\n\n"
+        "The agent loops: the model calls `get_weather`, the agent runs it and sends the result back, the model "
+        "answers. A 135M model does not call tools unprompted, so a middleware runs the first step on the tools "
+        "model with a call-forcing JSON-schema `format` (on a tool model, `request.override(tool_choice=...)` "
+        "forces a call the same way); later steps run on the plain model. This cell replays the one recorded "
+        "agent session (`api/chat_tool_roundtrip.yaml`, two non-streamed requests); to run it on your Ollama, "
+        "use your server's URL instead of `session.url`. What each agent API needs from a model: see the README."
+    ),
+    new_code_cell(
+        """\
+import json
+
+from langchain.agents import create_agent
+from langchain.agents.middleware import AgentMiddleware
+from langchain_core.messages import ToolMessage
+
+from ollama_provider.cli_demo import bundled_recordings
+from ollama_provider.replay import ReplayServer
+
+@tool("get_weather", description="Get the current weather for a city",
+      args_schema={"type": "object", "properties": {"city": {"type": "string", "description": "City name"}},
+                   "required": ["city"]})
+def weather_tool(city: str) -> str:
+    return json.dumps({"temperature_c": 18, "sky": "sunny"})
+
+class FirstStepOnTheToolsModel(AgentMiddleware):
+    \"\"\"Step 1 on the tools model, steered to a call by a JSON-schema format; later steps on the plain model.\"\"\"
+    def wrap_model_call(self, request, handler):
+        if any(isinstance(m, ToolMessage) for m in request.messages):
+            return handler(request.override(model_settings={"stream": False}))
+        return handler(request.override(model=tools_model, model_settings={"format": call_format, "stream": False}))
+
+session = ReplayServer(bundled_recordings() / "api" / "chat_tool_roundtrip.yaml").start()
+settings = dict(base_url=session.url, temperature=0, seed=42)
+tools_model = ChatOllama(model="smollm2-tools:135m", num_predict=60, **settings)
+agent = create_agent(ChatOllama(model="smollm2:135m", num_predict=40, **settings), [weather_tool],
+                     middleware=[FirstStepOnTheToolsModel()])
+result = agent.invoke({"messages": [("user", "What is the weather in Paris?")]})
+for message in result["messages"]:
+    print(f"{type(message).__name__:13}", message.tool_calls if getattr(message, "tool_calls", None) else repr(message.content[:60]))
+session.stop()"""
+    ),
     new_markdown_cell("## Embeddings and a retriever"),
     new_code_cell(
         """\
@@ -336,6 +379,39 @@ tool_llm = Ollama(model="smollm2-tools:135m", temperature=0, request_timeout=120
 response = tool_llm.chat_with_tools([weather], user_msg="What is the weather in Paris?", format=call_format)
 for selection in tool_llm.get_tool_calls_from_response(response):
     print(selection.tool_name, selection.tool_kwargs, "->", weather(**selection.tool_kwargs))"""
+    ),
+    new_markdown_cell(
+        "## An agent: `FunctionAgent`\n\n"
+        "The agent loops: the model calls tools, the agent runs them and sends the results back, until the model "
+        "answers. The 135M models here do not call tools unprompted, so this cell's answers are **scripted**: "
+        "`ollama_provider.testing.ScriptedProvider` stands in for the server (it still validates every request "
+        "the adapter builds) to show the loop, parallel calls and streaming. With a tool model on your Ollama "
+        "(`qwen2.5:7b`, `llama3.2`), drop `provider=` / `async_provider=` and the same code runs live. "
+        "`initial_tool_choice` forces the first call (with a JSON-schema `format`), which helps small models."
+    ),
+    new_code_cell(
+        """\
+from llama_index.core.agent.workflow import AgentStream, FunctionAgent, ToolCallResult
+
+from ollama_provider import Message
+from ollama_provider.testing import ScriptedProvider, tool_call
+
+script = ScriptedProvider([
+    Message("assistant", "", tool_calls=[tool_call("get_weather", {"city": "Paris"}),
+                                         tool_call("get_weather", {"city": "Tokyo"}, index=1)]),
+    "It is sunny in Paris and in Tokyo.",
+], models=["qwen2.5:7b"])
+agent_llm = Ollama(model="qwen2.5:7b", provider=script, async_provider=script.asynchronous())
+agent = FunctionAgent(tools=[weather], llm=agent_llm, initial_tool_choice="get_weather")
+
+handler = agent.run(user_msg="What is the weather in Paris and in Tokyo?")
+async for event in handler.stream_events():
+    if isinstance(event, ToolCallResult):
+        print(f"{event.tool_name}({event.tool_kwargs}) -> {event.tool_output.content}")
+    elif isinstance(event, AgentStream):
+        print(event.delta, end="")
+print("\\nfinal answer:", await handler)
+print("the first request forced a call of", script.requests[0]["format"]["properties"]["name"]["enum"])"""
     ),
     new_markdown_cell("## RAG: a `VectorStoreIndex` with our embeddings"),
     new_code_cell(

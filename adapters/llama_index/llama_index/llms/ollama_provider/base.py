@@ -7,7 +7,6 @@ types and the core's.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -66,7 +65,6 @@ FORCED_TOOLS = "_ollama_forced_tools"
 ThinkSetting = bool | Literal["low", "medium", "high"] | None
 
 dispatcher = get_dispatcher(__name__)
-logger = logging.getLogger(__name__)
 
 
 class Ollama(LazyCoreProviders, FunctionCallingLLM):

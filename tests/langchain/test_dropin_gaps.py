@@ -218,3 +218,14 @@ def test_tracing_parameters_leave_an_unset_temperature_out(cls: type) -> None:
     assert "ls_temperature" not in cls(model="m")._get_ls_params()
     assert cls(model="m", temperature=0)._get_ls_params()["ls_temperature"] == 0
     assert cls(model="m")._get_ls_params(temperature=0.3)["ls_temperature"] == 0.3
+
+
+# -- the first chunk's own timeout (a busy server's queue, a model loading) -------------------------
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_first_chunk_timeout_reaches_the_core(cls: type) -> None:
+    assert cls(model="m", first_chunk_timeout=600).provider.config.first_chunk_timeout == 600
+    assert cls(model="m").provider.config.first_chunk_timeout == OllamaConfig().first_chunk_timeout
+    with pytest.raises(ValidationError, match="first_chunk_timeout"):
+        cls(model="m", first_chunk_timeout=0)

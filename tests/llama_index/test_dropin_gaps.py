@@ -126,3 +126,15 @@ def test_instructions_reach_the_server_through_the_general_methods() -> None:
     embed.get_query_embedding("q")
     embed.get_text_embedding_batch(["a", "b"])
     assert [request["input"] for request in fake.requests] == [["query: q"], ["passage: a", "passage: b"]]
+
+
+# -- the first chunk's own timeout (a busy server's queue, a model loading) -------------------------
+
+
+@pytest.mark.parametrize("cls", [Ollama, OllamaEmbedding])
+def test_first_chunk_timeout_reaches_the_core(cls: type) -> None:
+    assert _build(cls, first_chunk_timeout=600).provider.config.first_chunk_timeout == 600
+    assert _build(cls, first_chunk_timeout=None).provider.config.first_chunk_timeout is None
+    assert _build(cls).provider.config.first_chunk_timeout == OllamaConfig().first_chunk_timeout
+    with pytest.raises(ValidationError, match="first_chunk_timeout"):
+        _build(cls, first_chunk_timeout=0)

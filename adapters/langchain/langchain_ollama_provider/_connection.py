@@ -160,6 +160,11 @@ class _OllamaConnection(BaseModel):
     """Read timeout in seconds, per streamed chunk (alias ``request_timeout``). ``None`` keeps the
     core's default (30 s); raise it for big models whose first token is slow to come."""
 
+    first_chunk_timeout: float | None = Field(default=None, gt=0)
+    """Seconds to wait for the first chunk of an answer (at least ``timeout``), while the request may
+    sit in a busy server's queue or wait for a model to load. ``None`` keeps the core's default
+    (``OllamaConfig.first_chunk_timeout``, 300 s)."""
+
     max_retries: int | None = Field(default=None, ge=0)
     """Retries after the first attempt for connection failures and busy servers (core default 3)."""
 
@@ -183,6 +188,8 @@ class _OllamaConnection(BaseModel):
         settings: dict[str, Any] = {"headers": headers, "client_kwargs": httpx_kwargs}
         if self.timeout is not None:
             settings["timeout"] = self.timeout
+        if self.first_chunk_timeout is not None:
+            settings["first_chunk_timeout"] = self.first_chunk_timeout
         if self.max_retries is not None:
             settings["retries"] = self.max_retries
         return OllamaConfig(host=host or DEFAULT_HOST, **settings)

@@ -45,6 +45,7 @@ from llama_index.core.types import PydanticProgramMode
 from llama_index.embeddings.ollama_provider.providers import LazyCoreProviders, check_core_arguments
 
 from ollama_provider import AsyncOllamaProvider, OllamaError, OllamaProvider
+from ollama_provider.config import DEFAULT_FIRST_CHUNK_TIMEOUT
 from ollama_provider.forced_calls import ForcedCallAnswer, chosen_tools, forcing_format, tool_names
 from ollama_provider.payloads import decode_arguments
 
@@ -104,6 +105,12 @@ class Ollama(LazyCoreProviders, FunctionCallingLLM):
     request_timeout: float | None = Field(
         default=DEFAULT_REQUEST_TIMEOUT,
         description="Seconds to wait for each chunk of an answer (None: wait forever).",
+    )
+    first_chunk_timeout: float | None = Field(
+        default=DEFAULT_FIRST_CHUNK_TIMEOUT,
+        gt=0,
+        description="Seconds to wait for the first chunk (at least request_timeout): the request may wait "
+        "in a busy server's queue or for the model to load (None: no limit).",
     )
     prompt_key: str = Field(default="prompt", description="Kept for compatibility; unused.")
     json_mode: bool = Field(default=False, description='Send format="json" unless a call gives a format.')
@@ -218,6 +225,7 @@ class Ollama(LazyCoreProviders, FunctionCallingLLM):
     def _settings(self) -> dict[str, Any]:
         return {
             "timeout": self.request_timeout,
+            "first_chunk_timeout": self.first_chunk_timeout,
             "retries": self.retries,
             "headers": dict(self.headers or {}),
             "client_kwargs": self._client_kwargs,

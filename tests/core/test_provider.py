@@ -210,7 +210,7 @@ def test_scripted_provider_behaves_like_the_real_one() -> None:
     assert chunks[0].message.tool_calls and chunks[-1].finish_reason == "tool_calls"
     assert fake.requests[1]["tools"][0]["function"]["name"] == "f"
     with pytest.raises(InvalidRequestError):
-        fake.chat([{"role": "nobody"}], model="m")
+        fake.chat([{"content": "no role"}], model="m")  # the same validation as the real provider
     assert fake.embed("same", model="e") == fake.embed("same", model="e") != fake.embed("other", model="e")
     with pytest.raises(ModelNotFoundError):
         fake.show_model("missing")

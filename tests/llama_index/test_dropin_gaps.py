@@ -8,6 +8,7 @@ in-memory :class:`~ollama_provider.testing.ScriptedProvider`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from unittest.mock import patch
 
@@ -37,16 +38,18 @@ def _build(cls: type, **arguments: Any) -> Any:
 @pytest.mark.parametrize("cls", [Ollama, OllamaEmbedding])
 @pytest.mark.parametrize(
     ("parameter", "value", "expected"),
-    [
-        ("provider", OllamaConfig(host="gpu-box"), "OllamaConfig"),
-        ("provider", AsyncOllamaProvider(), "AsyncOllamaProvider"),
-        ("async_provider", OllamaProvider(), "OllamaProvider"),
-        ("client_kwargs", "verify=False", "str"),
+    [  # built per test (providers kept alive for the whole session would outlive their purpose)
+        ("provider", lambda: OllamaConfig(host="gpu-box"), "OllamaConfig"),
+        ("provider", AsyncOllamaProvider, "AsyncOllamaProvider"),
+        ("async_provider", OllamaProvider, "OllamaProvider"),
+        ("client_kwargs", lambda: "verify=False", "str"),
     ],
 )
-def test_wrong_core_arguments_name_the_parameter(cls: type, parameter: str, value: Any, expected: str) -> None:
+def test_wrong_core_arguments_name_the_parameter(
+    cls: type, parameter: str, value: Callable[[], Any], expected: str
+) -> None:
     with pytest.raises(TypeError, match=rf"{cls.__name__}\({parameter}=\.\.\.\) takes .*not {expected}$"):
-        _build(cls, **{parameter: value})
+        _build(cls, **{parameter: value()})
 
 
 @pytest.mark.parametrize("cls", [Ollama, OllamaEmbedding])

@@ -113,6 +113,15 @@ def _ollama_cause(error: ValidationError) -> OllamaError | None:
     return None
 
 
+def _official_wording(model: str, error: OllamaError) -> str:
+    """``langchain-ollama``'s words for a failed ``validate_model_on_init``, then ours."""
+    if isinstance(error, ModelNotFoundError):
+        return f"Model `{model}` not found in Ollama: {error}"
+    if isinstance(error, (OllamaConnectionError, OllamaTimeoutError)):
+        return f"Failed to connect to Ollama: {error}"
+    return f"Received an error from the Ollama API: {error}"
+
+
 class _OllamaConnection(BaseModel):
     """Connection settings, named as in the official ``langchain-ollama`` package."""
 
@@ -199,12 +208,10 @@ class _OllamaConnection(BaseModel):
         ``ValueError`` (wrapped by pydantic into a ``ValidationError``), the core's error as its cause."""
         try:
             self.provider.ensure_model(model)
-        except ModelNotFoundError as error:  # the official package's wording first, then ours
-            raise ValueError(f"Model `{model}` not found in Ollama: {error}") from error
-        except (OllamaConnectionError, OllamaTimeoutError) as error:
-            raise ValueError(f"Failed to connect to Ollama: {error}") from error
         except OllamaError as error:
-            raise ValueError(f"Received an error from the Ollama API: {error}") from error
+            self.provider.close()  # the object is not built: its connections go with it
+            self._sync_provider = None
+            raise ValueError(_official_wording(model, error)) from error
 
     @property
     def provider(self) -> OllamaProvider:

@@ -74,7 +74,7 @@ def chat(
     **common: Any,
 ) -> Call[ChatResponse]:
     name = model_or_default(model, config.model)
-    check_logprobs(top_logprobs)
+    check_logprobs(top_logprobs, logprobs)
     body = put(
         {"model": name, "messages": normalise_messages(messages), "stream": stream},
         tools=build_tools(tools),
@@ -113,7 +113,7 @@ def generate(
         raise InvalidRequestError(f"prompt must be a string, not {type(prompt).__name__}")
     if raw and (template or system or context):
         raise InvalidRequestError("raw=True cannot be combined with template, system or context")
-    check_logprobs(top_logprobs)
+    check_logprobs(top_logprobs, logprobs)
     body = put(
         {"model": name, "stream": stream},
         prompt=prompt,

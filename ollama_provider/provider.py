@@ -7,10 +7,10 @@ pure) and runs it on its transport; only the running differs.
 >>> provider = OllamaProvider("127.0.0.1:11434", model="llama3.2")  # no I/O until the first call
 >>> provider.config.base_url
 'http://127.0.0.1:11434'
->>> provider.chat([{"role": "moderator", "content": "hi"}])
+>>> provider.chat([{"content": "hi"}])
 Traceback (most recent call last):
 ...
-ollama_provider.errors.InvalidRequestError: message 0 has role 'moderator'; expected one of [...]
+ollama_provider.errors.InvalidRequestError: message 0 needs a role (a string such as [...]), not None
 >>> provider.close()
 
 The examples of the methods run against :class:`~ollama_provider.replay.ReplayServer`, a local fake
@@ -98,7 +98,7 @@ class _ProviderBase:
     connections when first used (in another process too)."""
 
     def __init__(
-        self, host: str | None = None, *, config: OllamaConfig | None = None, **settings: Any
+        self, host: str | Sequence[str] | None = None, *, config: OllamaConfig | None = None, **settings: Any
     ) -> None:
         self.config = _configuration(type(self).__name__, host, config, settings)
         self.health = HealthTracker(self.config.base_url)
@@ -238,7 +238,7 @@ class OllamaProvider(_ProviderBase):
     """
 
     def __init__(
-        self, host: str | None = None, *, config: OllamaConfig | None = None, **settings: Any
+        self, host: str | Sequence[str] | None = None, *, config: OllamaConfig | None = None, **settings: Any
     ) -> None:
         super().__init__(host, config=config, **settings)
         self._transport: SyncTransport | SyncPoolTransport
@@ -810,7 +810,7 @@ class AsyncOllamaProvider(_ProviderBase):
     """
 
     def __init__(
-        self, host: str | None = None, *, config: OllamaConfig | None = None, **settings: Any
+        self, host: str | Sequence[str] | None = None, *, config: OllamaConfig | None = None, **settings: Any
     ) -> None:
         super().__init__(host, config=config, **settings)
         self._transport: AsyncTransport | AsyncPoolTransport

@@ -73,7 +73,8 @@ def split_hosts(value: str | Sequence[str] | None) -> tuple[str | None, dict[str
     if value is None or (isinstance(value, str) and "," not in value):
         return split_userinfo(value)
     entries = value.split(",") if isinstance(value, str) else list(value)
-    hosts, auth = [], {}
+    hosts: list[str] = []
+    auth: dict[str, str] = {}
     for entry in entries:
         host, credentials = split_userinfo(entry.strip())
         if credentials and auth and credentials != auth:

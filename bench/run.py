@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -169,7 +170,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", help="comma-separated subset of: " + ", ".join(BY_NAME))
     parser.add_argument("--repeats", type=int, help="override the mode's number of repeats")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also measure the core as it was at git revision REV (client ours-core-before)",
+    )
     return parser.parse_args(argv)
+
+
+def export_baseline(revision: str, folder: Path) -> None:
+    """``ollama_provider`` as it was at ``revision``, into ``folder`` (named for the workers)."""
+    archive = subprocess.run(
+        ["git", "archive", revision, "ollama_provider"], cwd=REPO_ROOT, capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    os.environ["BENCH_BASELINE_DIR"] = str(folder)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -181,6 +196,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes = replace(sizes, repeats=args.repeats)
     specs = [BY_NAME[name] for name in args.clients.split(",")] if args.clients else list(CLIENTS)
     log = Progress()
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as baseline:
+        if args.baseline:
+            export_baseline(args.baseline, Path(baseline))
+            log(f"baseline: ollama_provider at {args.baseline}")
+        elif not args.clients:
+            specs = [spec for spec in specs if spec.name != "ours-core-before"]
+        return measure(args, sizes, specs, log)
+
+
+def measure(args: argparse.Namespace, sizes: Sizes, specs: list[ClientSpec], log: Progress) -> int:
     collector = Collector(specs)
     log(f"mode {sizes.mode}: {len(specs)} clients, {sizes.repeats} repeats")
     warm = sorted({sizes.sync_chunks, sizes.async_chunks_per_stream, sizes.memory_chunks, sizes.warm_chunks})

@@ -68,6 +68,13 @@ CLIENTS: tuple[ClientSpec, ...] = (
         "`ollama_provider` OllamaProvider / AsyncOllamaProvider",
     ),
     ClientSpec(
+        "ours-core-before",
+        "ours",
+        "bench.clients.ours_core:OursCore",
+        "import bench.baseline; from ollama_provider import OllamaProvider, AsyncOllamaProvider",
+        "`ollama_provider` as it was at `--baseline REV` (a regression check of the single-host path)",
+    ),
+    ClientSpec(
         "ours-langchain",
         "ours",
         "bench.clients.ours_langchain:OursLangChain",

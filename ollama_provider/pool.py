@@ -139,15 +139,20 @@ class HostPool:
         raise KeyError(url)
 
     # -- routing --------------------------------------------------------------------------------
-    def choose(self, model: str | None, exclude: Collection[str]) -> Choice:
+    def choose(self, model: str | None, exclude: Collection[str], *, listed_only: bool = True) -> Choice:
         """The best host for ``model`` (canonical name) among those not in ``exclude`` (URLs).
 
-        In rotation and possibly having the model; then: the model already loaded there, the
-        fewest requests in flight, the least recently picked. The chosen host's in-flight count
-        is raised at once, so concurrent requests spread; :meth:`release` lowers it.
+        In rotation and possibly having the model (``listed_only=False``: whatever the lists say);
+        then: the model already loaded there, the fewest requests in flight, the least recently
+        picked. The chosen host's in-flight count is raised at once, so concurrent requests
+        spread; :meth:`release` lowers it.
         """
         with self._lock:
-            suitable = [h for h in self.hosts if h.url not in exclude and h.in_rotation and h.may_have(model)]
+            suitable = [
+                h
+                for h in self.hosts
+                if h.url not in exclude and h.in_rotation and (h.may_have(model) or not listed_only)
+            ]
             free = [h for h in suitable if self.max_in_flight is None or h.in_flight < self.max_in_flight]
             if free:
                 best = min(free, key=lambda h: (model not in h.loaded, h.in_flight, h.picked))
@@ -216,24 +221,27 @@ class HostPool:
             return [h for h in self.hosts if h.in_rotation and h.may_have(model)]
 
     # -- what requests taught ---------------------------------------------------------------------
-    def succeeded(self, host: HostState) -> None:
-        """``host`` answered a request.
+    def succeeded(self, host: HostState, model: str | None) -> None:
+        """``host`` answered a request for ``model``: it has it, whatever its list said.
 
-        The model it ran is not marked loaded there from this alone (``/api/ps`` says, at the next
+        The model is not marked loaded there from this alone (``/api/ps`` says, at the next
         refresh): it would make every later request prefer this host over its idle peers, and no
         traffic would ever spread.
         """
         with self._lock:
             host.ejections = 0
             host.last_error = None
+            if model is not None and host.models is not None and model not in host.models:
+                host.models = host.models | {model}
 
     def lacks(self, host: HostState, model: str) -> None:
         """``host`` answered "model not found": stop sending it ``model``, and ask its list again."""
         with self._lock:
+            if host.models is None or model in host.models:  # its list was wrong or unknown: ask it
+                host.listed_at = float("-inf")
             if host.models is not None:
                 host.models = host.models - {model}
             host.loaded.discard(model)
-            host.listed_at = float("-inf")
 
     def forget_lists(self, host: HostState | None = None) -> None:
         """What ``host`` (default: every host) has installed changed: ask before routing to it."""

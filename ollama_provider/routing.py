@@ -100,7 +100,7 @@ def route(
     once = replace(call, retry=False)  # each host gets one attempt per round: the rounds are the retries
     deadline = None if slot_wait is None else pool.clock() + slot_wait
     last_error: OllamaError | None = None
-    relisted = False
+    relisted = unlisted = False
     for round_ in range(rounds):
         if round_:
             yield Sleep(policy.wait_seconds(round_, last_error))
@@ -108,18 +108,23 @@ def route(
         while True:
             yield from _due_checks(pool, model, tried)
             choice = pool.choose(model, exclude=tried)
+            if choice.reason == "missing" and not relisted:
+                pool.forget_lists()  # pulled since we last asked? ask every host again
+                relisted = True
+                continue
+            if choice.reason == "missing" and not unlisted:
+                # No list names it, yet a server may still know it under another name (an alias,
+                # a digest, a model being created): one host answers for all, a 404 ends it.
+                choice = pool.choose(model, exclude=tried, listed_only=False)
+                unlisted = True
             host = choice.host
             if host is None and choice.reason == "full":
                 host = yield WaitForSlot(model, frozenset(tried), choice.releases, deadline)
                 if host is None:
                     continue
             if host is None:
-                if choice.reason == "missing":
-                    if relisted:
-                        raise _not_anywhere(pool, call)
-                    pool.forget_lists()  # pulled elsewhere since we last asked? ask every host again
-                    relisted = True
-                    continue
+                if choice.reason == "missing" or unlisted:
+                    raise _not_anywhere(pool, call)
                 break
             tried.add(host.url)
             try:
@@ -133,7 +138,7 @@ def route(
             except BaseException:  # the plan was closed (the caller was cancelled or interrupted)
                 pool.release(host)
                 raise
-            pool.succeeded(host)
+            pool.succeeded(host, model)
             return host, answer
     raise _gave_up(pool, last_error)
 
@@ -162,13 +167,16 @@ def check_host(pool: HostPool, check: Check) -> Plan[None]:
             yield Send(host, _quick(calls.version()))
             pool.restore(host)
         installed = yield Send(host, _quick(calls.list_models()))
-        running = yield Send(host, _quick(calls.list_running()))
     except OllamaError as error:
         if _unreachable(error):
             pool.eject(host, error)
         elif check.kind == "probe":
             pool.restore(host)  # it answered something: it is up
         return
+    try:
+        running = yield Send(host, _quick(calls.list_running()))
+    except OllamaError:  # a proxy or an older server without /api/ps: nothing known to be loaded
+        running = []
     pool.learn(host, models=[m.name for m in installed], loaded=[m.name for m in running])
 
 

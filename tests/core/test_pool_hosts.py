@@ -220,7 +220,7 @@ def test_a_model_no_host_has_is_model_not_found(hosts: list[FakeHost]) -> None:
         provider.chat("hi", model="mistral")
     assert caught.value.model == "mistral"
     assert all(host.url in str(caught.value) for host in hosts)
-    assert sum(chats(host) for host in hosts) == 0
+    assert sum(chats(host) for host in hosts) == 1  # no list names it: one server says so for all
 
 
 # -- per-host concurrency ----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from ollama_provider.errors import (
     OllamaTimeoutError,
     ServerBusyError,
 )
+from ollama_provider.names import canonical_name
 from ollama_provider.pool import FIRST_COOLDOWN, MAX_COOLDOWN, REFRESH_INTERVAL, HostPool
 from ollama_provider.retry import RetryPolicy
 from ollama_provider.routing import Plan, Run, Send, Sleep, WaitForSlot, route, suitable_hosts
@@ -54,6 +55,9 @@ class Hosts:
         self.down: set[str] = set()
         self.sent: list[tuple[str, str]] = []  # (host, path) of every request
         self.faults: dict[str, list[OllamaError]] = {}
+        #: What each host answers for: what it lists, unless a test says otherwise.
+        self.serves = self.installed
+        self.no_ps: set[str] = set()
 
     def answer(self, host: str, call: Any) -> Any:
         self.sent.append((host, call.path))
@@ -64,9 +68,13 @@ class Hosts:
         if call.path == "/api/tags":
             return [ModelInfo(name) for name in self.installed[host]]
         if call.path == "/api/ps":
+            if host in self.no_ps:
+                raise OllamaResponseError("404 page not found", status_code=404)
             return [RunningModel(name) for name in self.loaded[host]]
         if call.path == "/api/version":
             return "0.33.0"
+        if call.model and canonical_name(call.model) not in {canonical_name(m) for m in self.serves[host]}:
+            raise ModelNotFoundError(f"model '{call.model}' not found", model=call.model)
         return f"answer from {host}"
 
     def routed(self) -> list[str]:
@@ -281,8 +289,27 @@ def test_a_model_no_host_has_is_model_not_found_naming_every_host_asked() -> Non
         ask(pool, hosts, model="mistral")
     assert caught.value.model == "mistral"
     assert A in str(caught.value) and B in str(caught.value)
-    assert hosts.routed() == []  # nothing sent: no host lists it (asked twice, in case it was just pulled)
-    assert [path for _, path in hosts.sent].count("/api/tags") == 4
+    assert [path for _, path in hosts.sent].count("/api/tags") == 4  # asked twice, in case it was just pulled
+    assert len(hosts.routed()) == 1  # then one host answers for all: its 404 ends it
+
+
+def test_a_model_a_host_serves_without_listing_it_is_found_by_asking_one_host() -> None:
+    hosts = Hosts(a=["llama3.2"], b=["llama3.2"])
+    hosts.serves = {A: ["llama3.2", "my-alias"], B: ["llama3.2"]}  # an alias the lists do not show
+    pool = new_pool(hosts)
+    assert ask(pool, hosts, model="my-alias") == A
+    assert pool.host(A).models is not None and "my-alias:latest" in pool.host(A).models
+    hosts.sent.clear()
+    assert ask(pool, hosts, model="my-alias") == A  # known now: no second search
+    assert hosts.routed() == [A]
+
+
+def test_a_host_without_api_ps_still_gets_routed_on_its_model_list() -> None:
+    hosts = Hosts(a=["qwen2.5:7b"], b=["llama3.2"])
+    hosts.no_ps = {A, B}
+    pool = new_pool(hosts)
+    assert [ask(pool, hosts) for _ in range(3)] == [B, B, B]
+    assert pool.host(A).models == frozenset({"qwen2.5:7b"})
 
 
 def test_a_model_pulled_since_the_last_listing_is_found() -> None:

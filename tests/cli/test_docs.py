@@ -69,5 +69,5 @@ def test_cli_doc_explains_every_exit_code(code: ExitCode) -> None:
 
 
 def test_linked_files_exist() -> None:
-    for target in re.findall(r"\]\(((?:docs|notebooks|cassettes)/[^)#]+)\)", README):
+    for target in re.findall(r"\]\(((?:docs|notebooks|cassettes|deploy)/[^)#]+)\)", README):
         assert (REPO_ROOT / target).exists(), target

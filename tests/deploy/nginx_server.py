@@ -23,6 +23,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_CONF = REPO_ROOT / "deploy" / "nginx" / "ollama.conf"
 START_TIMEOUT_SECONDS = 10.0
+SERVER_LINE = r"^(\s*server\s+)(\S+)(.*;)$"  # inside the upstream block; the address is group 2
 
 
 def find_nginx() -> str | None:
@@ -60,14 +61,14 @@ def _replace_once(text: str, pattern: str, replacement: str) -> str:
 
 def render(shipped: str, upstreams: Sequence[str], listen: str, access_log: Path) -> str:
     """The shipped file with its upstream addresses, listen line(s) and log path replaced."""
-    servers = re.findall(r"^(\s*server\s+)(\S+)(.*;)$", shipped, flags=re.MULTILINE)
+    servers = re.findall(SERVER_LINE, shipped, flags=re.MULTILINE)
     if len(servers) != len(upstreams):
         raise AssertionError(
             f"{SHIPPED_CONF.name} has {len(servers)} upstream servers, the test {len(upstreams)}"
         )
     addresses = iter(upstreams)
     text = re.sub(
-        r"^(\s*server\s+)(\S+)(.*;)$",
+        SERVER_LINE,
         lambda m: m.group(1) + next(addresses).removeprefix("http://") + m.group(3),
         shipped,
         flags=re.MULTILINE,

@@ -26,7 +26,7 @@ import pytest
 from ollama_provider import IncompleteStreamError, OllamaProvider, ServerBusyError
 from ollama_provider.fake_server import FakeHost, vector_of
 
-from .nginx_server import NginxServer, find_nginx, self_signed_certificate
+from .nginx_server import NginxServer, find_nginx, free_port, self_signed_certificate
 
 NGINX = find_nginx()
 pytestmark = pytest.mark.skipif(
@@ -247,19 +247,6 @@ def test_a_box_without_the_model_passes_the_request_to_one_with_it(
     assert stats(home)["requests"]["/api/chat"] == 1  # asked once, answered 404
 
 
-def test_a_stopped_box_is_skipped_and_its_models_move_to_one_other_box(
-    fresh_nginx: NginxServer, boxes: list[FakeHost]
-) -> None:
-    with through(fresh_nginx) as provider:
-        home = by_name(boxes, ask(provider, "where?"))
-        home.stop()
-        stand_ins = {ask(provider, f"q{i}") for i in range(5)}
-        stream = provider.chat("streamed", model="llama3.2", stream=True)
-        streamed = who("".join(chunk.message.content for chunk in stream), "streamed")
-    assert len(stand_ins) == 1 and home.options["name"] not in stand_ins  # the next box on the ring
-    assert streamed in stand_ins
-
-
 def test_a_stream_cut_after_its_first_chunk_is_not_sent_elsewhere(
     fresh_nginx: NginxServer, boxes: list[FakeHost]
 ) -> None:
@@ -274,9 +261,27 @@ def test_a_stream_cut_after_its_first_chunk_is_not_sent_elsewhere(
     assert Counter(chats(host) for host in boxes) == {1: 1, 0: 2}
 
 
-def test_every_box_down_is_a_busy_error_from_nginx(fresh_nginx: NginxServer, boxes: list[FakeHost]) -> None:
-    for host in boxes:
-        host.stop()
-    with through(fresh_nginx) as provider, pytest.raises(ServerBusyError) as caught:
-        provider.chat("anyone?", model="llama3.2")
+def test_every_box_down_is_a_busy_error_from_nginx(tmp_path: Path) -> None:
+    assert NGINX is not None
+    nobody = [f"http://127.0.0.1:{free_port()}" for _ in range(3)]  # ports nothing listens on
+    server = NginxServer(NGINX, tmp_path, nobody)
+    try:
+        with through(server) as provider, pytest.raises(ServerBusyError) as caught:
+            provider.chat("anyone?", model="llama3.2")
+    finally:
+        server.stop()
     assert caught.value.status_code == 502
+
+
+# Last in the module, so that the box it stops need not be started again.
+def test_a_stopped_box_is_skipped_and_its_models_move_to_one_other_box(
+    fresh_nginx: NginxServer, boxes: list[FakeHost]
+) -> None:
+    with through(fresh_nginx) as provider:
+        home = by_name(boxes, ask(provider, "where?"))
+        home.stop()
+        stand_ins = {ask(provider, f"q{i}") for i in range(5)}
+        stream = provider.chat("streamed", model="llama3.2", stream=True)
+        streamed = who("".join(chunk.message.content for chunk in stream), "streamed")
+    assert len(stand_ins) == 1 and home.options["name"] not in stand_ins  # the next box on the ring
+    assert streamed in stand_ins

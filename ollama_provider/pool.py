@@ -9,6 +9,7 @@ then *ejected* for a cooldown (1 s, doubling with each ejection in a row, at mos
 ``GET /api/version`` probe must answer before it gets traffic again. What each host has installed
 (``/api/tags``) and loaded (``/api/ps``) is asked when first needed, refreshed in the background
 every :data:`REFRESH_INTERVAL` seconds, and at once after the host answers "model not found".
+Ejections and returns are reported to the ``ollama_provider`` logger (:mod:`ollama_provider.telemetry`).
 
 >>> now = [0.0]
 >>> pool = HostPool(["http://a:11434", "http://b:11434"], clock=lambda: now[0])
@@ -32,6 +33,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from . import telemetry
 from .forks import forget_in_child
 from .names import canonical_name
 
@@ -260,13 +262,17 @@ class HostPool:
             host.last_error = f"{type(error).__name__}: {error}"
             host.listed_at = float("-inf")  # it may come back with other models (a restart, a new box)
             host.loaded.clear()
+        telemetry.ejected(host.url, error, cooldown)
 
     def restore(self, host: HostState) -> None:
         """A probe answered: ``host`` is back in rotation (its cooldown keeps doubling until a
         request succeeds there, so a host that answers probes but fails requests stays out longer)."""
         with self._lock:
+            was_out = host.ejected_until is not None
             host.ejected_until = None
             host.probing_since = None
+        if was_out:
+            telemetry.restored(host.url)
 
     def learn(self, host: HostState, *, models: Iterable[str], loaded: Iterable[str]) -> None:
         """The answers of ``/api/tags`` and ``/api/ps`` on ``host``."""

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from time import perf_counter
 from typing import Any, TypeVar
 
+from . import telemetry
 from .config import OllamaConfig
 from .errors import OllamaError, OllamaTimeoutError
 from .forks import forget_in_child
@@ -42,8 +44,8 @@ class _PoolShell:
     def hosts(self) -> tuple[str, ...]:
         return self.config.base_urls
 
-    def _route(self, call: Call[Any]) -> Plan[tuple[HostState, Any]]:
-        return route(self.pool, call, self._policy, slot_wait=self.config.first_chunk_timeout)
+    def _route(self, call: Call[Any], op: telemetry.Operation | None) -> Plan[tuple[HostState, Any]]:
+        return route(self.pool, call, self._policy, slot_wait=self.config.first_chunk_timeout, op=op)
 
     def _no_slot(self) -> OllamaTimeoutError:
         return OllamaTimeoutError(
@@ -65,11 +67,16 @@ class _PoolShell:
         if handed is not None:
             self.pool.release(handed)
 
-    def _outcome(self, started: float, error: BaseException | None = None) -> None:
+    def _outcome(
+        self, started: float, op: telemetry.Operation | None, error: BaseException | None = None
+    ) -> None:
         if error is None:
             self.health.record_success(perf_counter() - started)
-        else:
+            return
+        if isinstance(error, OllamaError):
             self.health.record_failure(error)
+        if op is not None:
+            op.failed(error)
 
 
 class SyncPoolTransport(_PoolShell):
@@ -79,22 +86,27 @@ class SyncPoolTransport(_PoolShell):
 
     def request(self, call: Call[T]) -> T:
         started = perf_counter()
+        op = telemetry.start(call, None)
         try:
-            host, answer = self._drive(self._route(call), self._send)
-        except OllamaError as error:
-            self._outcome(started, error)
+            host, answer = self._drive(self._route(call, op), self._send)
+        except BaseException as error:
+            self._outcome(started, op, error)
             raise
         self.pool.release(host)
-        self._outcome(started)
+        self._outcome(started, op)
+        if op is not None:
+            op.succeeded(host.url, answer)
         result: T = answer
         return result
 
     def stream(self, call: Call[Any]) -> Iterator[Any]:
         started = perf_counter()
+        op = telemetry.start(call, None)
+        opener = self._open if op is None else functools.partial(self._open, op=op)
         try:
-            host, opened = self._drive(self._route(call), self._open)
-        except OllamaError as error:
-            self._outcome(started, error)
+            host, opened = self._drive(self._route(call, op), opener)
+        except BaseException as error:
+            self._outcome(started, op, error)
             raise
         transport = self.transports[host.url]
         try:
@@ -107,10 +119,10 @@ class SyncPoolTransport(_PoolShell):
         return self._drive(suitable_hosts(self.pool, model), self._send)
 
     def _send(self, host: HostState, call: Call[Any]) -> Any:
-        return self.transports[host.url].request(call)
+        return self.transports[host.url].send(call)
 
-    def _open(self, host: HostState, call: Call[Any]) -> Any:
-        return self.transports[host.url].open(call)
+    def _open(self, host: HostState, call: Call[Any], op: telemetry.Operation | None = None) -> Any:
+        return self.transports[host.url].open(call, op)
 
     def _drive(self, plan: Plan[T], send: Callable[[HostState, Call[Any]], Any]) -> T:
         try:
@@ -176,22 +188,27 @@ class AsyncPoolTransport(_PoolShell):
 
     async def request(self, call: Call[T]) -> T:
         started = perf_counter()
+        op = telemetry.start(call, None)
         try:
-            host, answer = await self._drive(self._route(call), self._send)
-        except OllamaError as error:
-            self._outcome(started, error)
+            host, answer = await self._drive(self._route(call, op), self._send)
+        except BaseException as error:
+            self._outcome(started, op, error)
             raise
         self.pool.release(host)
-        self._outcome(started)
+        self._outcome(started, op)
+        if op is not None:
+            op.succeeded(host.url, answer)
         result: T = answer
         return result
 
     async def stream(self, call: Call[Any]) -> AsyncGenerator[Any, None]:
         started = perf_counter()
+        op = telemetry.start(call, None)
+        opener = self._open if op is None else functools.partial(self._open, op=op)
         try:
-            host, opened = await self._drive(self._route(call), self._open)
-        except OllamaError as error:
-            self._outcome(started, error)
+            host, opened = await self._drive(self._route(call, op), opener)
+        except BaseException as error:
+            self._outcome(started, op, error)
             raise
         transport = self.transports[host.url]
         try:
@@ -205,10 +222,10 @@ class AsyncPoolTransport(_PoolShell):
         return await self._drive(suitable_hosts(self.pool, model), self._send)
 
     async def _send(self, host: HostState, call: Call[Any]) -> Any:
-        return await self.transports[host.url].request(call)
+        return await self.transports[host.url].send(call)
 
-    async def _open(self, host: HostState, call: Call[Any]) -> Any:
-        return await self.transports[host.url].open(call)
+    async def _open(self, host: HostState, call: Call[Any], op: telemetry.Operation | None = None) -> Any:
+        return await self.transports[host.url].open(call, op)
 
     async def _drive(self, plan: Plan[T], send: Callable[[HostState, Call[Any]], Awaitable[Any]]) -> T:
         try:

@@ -205,13 +205,15 @@ def decode_body(content: bytes, *, text: bool) -> Any:
 class StreamReader(Generic[T]):
     """Turns the raw bytes of one NDJSON stream into typed chunks; knows whether it was complete."""
 
-    __slots__ = ("_decoder", "_is_final", "_parse", "finished")
+    __slots__ = ("_decoder", "_is_final", "_parse", "final", "finished")
 
     def __init__(self, spec: StreamSpec[T]) -> None:
         self._decoder = NDJSONDecoder()
         self._parse = spec.new_parser()
         self._is_final = spec.is_final
         self.finished = False
+        #: The final chunk (usage, finish reason), once it came.
+        self.final: T | None = None
 
     def feed(self, data: bytes) -> Iterator[T]:
         """The chunks ``data`` completes, decoded one at a time: when a line is bad (an error
@@ -233,4 +235,6 @@ class StreamReader(Generic[T]):
         check_stream_line(obj)
         if self._is_final(obj):
             self.finished = True
+            self.final = self._parse(obj)
+            return self.final
         return self._parse(obj)

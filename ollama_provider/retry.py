@@ -13,6 +13,7 @@ True
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,11 +43,12 @@ class RetryPolicy:
             wait = max(wait, min(exc.retry_after, MAX_RETRY_AFTER))
         return wait
 
-    def retries_kwargs(self) -> dict[str, Any]:
+    def retries_kwargs(self, before_sleep: Callable[[RetryCallState], None] | None = None) -> dict[str, Any]:
         """``tenacity.Retrying`` / ``AsyncRetrying`` arguments for the attempts after a failed first one.
 
         The first attempt runs outside tenacity, so the common case (it works) costs nothing;
         attempt numbers here start at 2, and the wait before attempt 2 is the caller's.
+        ``before_sleep`` is told of each failed attempt that is retried (to report it).
         """
         from tenacity import retry_if_exception, stop_after_attempt  # imported once retrying starts
 
@@ -54,9 +56,12 @@ class RetryPolicy:
             exc = state.outcome.exception() if state.outcome else None
             return self.wait_seconds(state.attempt_number + 1, exc)
 
-        return {
+        kwargs: dict[str, Any] = {
             "stop": stop_after_attempt(self.retries),
             "wait": wait,
             "retry": retry_if_exception(is_retryable),
             "reraise": True,
         }
+        if before_sleep is not None:
+            kwargs["before_sleep"] = before_sleep
+        return kwargs

@@ -37,7 +37,7 @@ from collections.abc import Collection, Generator
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from . import calls
+from . import calls, telemetry
 from .errors import (
     ModelNotFoundError,
     OllamaConnectionError,
@@ -87,23 +87,35 @@ Plan = Generator[Instruction, Any, T]
 
 
 def route(
-    pool: HostPool, call: Call[Any], policy: RetryPolicy, *, slot_wait: float | None = None
+    pool: HostPool,
+    call: Call[Any],
+    policy: RetryPolicy,
+    *,
+    slot_wait: float | None = None,
+    op: telemetry.Operation | None = None,
 ) -> Plan[tuple[HostState, Any]]:
     """Send ``call`` to the best host, failing over before its first chunk: ``(host, answer)``.
 
     The chosen host stays counted in flight: the caller releases it when it is done with the
     answer (at once, or when the stream it opened is closed). Within a round every suitable host is
-    tried once, at once; between rounds the policy's backoff applies, ``retries`` times.
+    tried once, at once; between rounds the policy's backoff applies, ``retries`` times. Each
+    failover and each new round is reported (:mod:`ollama_provider.telemetry`; ``op``: the request's
+    span and metrics, if someone listens).
     """
     model = canonical_name(call.model) if call.model else None
     rounds = policy.retries + 1 if call.retry else 1
     once = replace(call, retry=False)  # each host gets one attempt per round: the rounds are the retries
     deadline = None if slot_wait is None else pool.clock() + slot_wait
     last_error: OllamaError | None = None
+    last_host: HostState | None = None
     relisted = unlisted = False
     for round_ in range(rounds):
+        failed: HostState | None = None  # the host this request just left, within the round
         if round_:
-            yield Sleep(policy.wait_seconds(round_, last_error))
+            wait = policy.wait_seconds(round_, last_error)
+            if last_host is not None and last_error is not None:
+                telemetry.retrying(op, last_host.url, last_error, round_, wait, of=rounds)
+            yield Sleep(wait)
         tried: set[str] = set()
         while True:
             yield from _due_checks(pool, model, tried)
@@ -127,13 +139,15 @@ def route(
                     raise _not_anywhere(pool, call)
                 break
             tried.add(host.url)
+            if failed is not None and last_error is not None:
+                telemetry.failed_over(op, failed.url, last_error, host.url)
             try:
                 answer = yield Send(host, once)
             except OllamaError as error:
                 pool.release(host)
                 if not _fail_over(pool, host, model, error):
                     raise
-                last_error = error
+                last_error, last_host, failed = error, host, host
                 continue
             except BaseException:  # the plan was closed (the caller was cancelled or interrupted)
                 pool.release(host)

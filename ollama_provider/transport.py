@@ -12,16 +12,16 @@ import os
 import ssl
 import time
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, replace
 from ipaddress import ip_address
 from time import perf_counter
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
-from . import __version__
+from . import __version__, telemetry
 from .client_slot import ClientSlot
 from .config import OllamaConfig
 from .errors import (
@@ -34,6 +34,9 @@ from .errors import (
 from .health import HealthTracker
 from .protocol import Call, StreamReader, decode_body, error_from_response
 from .retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -152,6 +155,8 @@ class Opened(Generic[C]):
     slot: ClientSlot[C]
     client: C
     response: httpx.Response
+    #: The span and metrics of the request, when someone listens (see :mod:`ollama_provider.telemetry`).
+    op: telemetry.Operation | None = None
 
 
 class _Shell:
@@ -165,11 +170,31 @@ class _Shell:
             config.timeout, connect=config.connect_timeout, read=config.first_read_timeout()
         )
 
-    def _first_wait(self, error: OllamaError, call: Call[Any]) -> float:
+    def _first_wait(self, error: OllamaError, call: Call[Any], op: telemetry.Operation | None) -> float:
         """Seconds to wait after a failed first attempt before retrying; re-raises if not retried."""
         if not (call.retry and error.retryable and self.config.retries):
             raise error
-        return self._policy.wait_seconds(1, error)
+        wait = self._policy.wait_seconds(1, error)
+        telemetry.retrying(op, self.config.base_url, error, 1, wait, of=self.config.retries + 1)
+        return wait
+
+    def _later_retries(self, op: telemetry.Operation | None) -> dict[str, Any]:
+        """tenacity's arguments for the attempts after the second, each failure reported."""
+        host, attempts = self.config.base_url, self.config.retries + 1
+
+        def report(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            if error is not None:
+                telemetry.retrying(op, host, error, state.attempt_number + 1, wait, of=attempts)
+
+        return self._policy.retries_kwargs(before_sleep=report)
+
+    def _observed(self, opened: Opened[C], op: telemetry.Operation | None) -> Opened[C]:
+        if op is None:
+            return opened
+        op.opened()
+        return replace(opened, op=op)
 
     def _failure(
         self,
@@ -182,7 +207,8 @@ class _Shell:
     ) -> OllamaError:
         error = map_transport_error(exc, self.config, streaming=streaming, slow_start=call.slow_start)
         self.health.record_failure(error)
-        if isinstance(exc, _CONNECTION_LEVEL):
+        if isinstance(exc, _CONNECTION_LEVEL) and slot.current is client:
+            telemetry.reconnecting(self.config.base_url, error)
             slot.retire(client)  # closed by the caller when its lease ends
         return error
 
@@ -227,6 +253,21 @@ class _Shell:
             _per_chunk_from_now(response, self.config.timeout)
 
 
+def _decoded(pieces: Iterator[bytes], reader: StreamReader[Any]) -> Iterator[Any]:
+    """The chunks of a stream's bytes (the loop of :meth:`SyncTransport.read`, for an observer)."""
+    for data in pieces:
+        yield from reader.feed(data)
+    yield from reader.finish()
+
+
+async def _adecoded(pieces: AsyncIterator[bytes], reader: StreamReader[Any]) -> AsyncIterator[Any]:
+    async for data in pieces:
+        for chunk in reader.feed(data):
+            yield chunk
+    for chunk in reader.finish():
+        yield chunk
+
+
 def _close_all(slot: ClientSlot[httpx.Client]) -> None:
     for client in slot.drain():
         client.close()
@@ -250,19 +291,36 @@ class SyncTransport(_Shell):
         return 1
 
     def request(self, call: Call[T]) -> T:
-        """One request/response exchange, retried as the policy says."""
-        answer: T = self._retried(self._request_once, call)
+        """One request/response exchange, retried as the policy says, observed (spans, metrics)."""
+        op = telemetry.start(call, self.config.base_url)
+        if op is None:
+            answer: T = self._retried(self._request_once, call, None)
+            return answer
+        try:
+            answer = self.send(call, op)
+        except BaseException as error:
+            op.failed(error, self.config.base_url)
+            raise
+        op.succeeded(self.config.base_url, answer)
         return answer
 
-    def _retried(self, attempt_once: Callable[[Call[Any]], R], call: Call[Any]) -> R:
+    def send(self, call: Call[T], op: telemetry.Operation | None = None) -> T:
+        """:meth:`request` without an operation of its own (a pool observes the routed request);
+        retries are reported to ``op``."""
+        answer: T = self._retried(self._request_once, call, op)
+        return answer
+
+    def _retried(
+        self, attempt_once: Callable[[Call[Any]], R], call: Call[Any], op: telemetry.Operation | None
+    ) -> R:
         # The first attempt runs bare: the common case (it works) pays nothing for retrying.
         try:
             return attempt_once(call)
         except OllamaError as error:
-            time.sleep(self._first_wait(error, call))
+            time.sleep(self._first_wait(error, call, op))
         from tenacity import Retrying  # only once something failed: it is slow to import
 
-        for attempt in Retrying(**self._policy.retries_kwargs()):
+        for attempt in Retrying(**self._later_retries(op)):
             with attempt:
                 return attempt_once(call)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
@@ -280,34 +338,53 @@ class SyncTransport(_Shell):
 
     def stream(self, call: Call[Any]) -> Iterator[Any]:
         """Chunks of an NDJSON stream; opening it is retried, reading it never is."""
-        opened = self.open(call)
+        op = telemetry.start(call, self.config.base_url)
+        try:
+            opened = self.open(call, op)
+        except BaseException as error:
+            if op is not None:
+                op.failed(error, self.config.base_url)
+            raise
         try:
             yield from self.read(opened)
         finally:
             self.release(opened)
 
-    def open(self, call: Call[Any]) -> Opened[httpx.Client]:
-        """Send a streamed request and receive its headers (retried as the policy says)."""
-        return self._retried(self._open_once, call)
+    def open(self, call: Call[Any], op: telemetry.Operation | None = None) -> Opened[httpx.Client]:
+        """Send a streamed request and receive its headers (retried as the policy says); ``op``
+        hears of the retries, and of the chunks once they are read."""
+        return self._observed(self._retried(self._open_once, call, op), op)
 
     def read(self, opened: Opened[httpx.Client]) -> Iterator[Any]:
         """The chunks of an opened stream (never retried); :meth:`release` it afterwards."""
-        call = opened.call
+        call, op = opened.call, opened.op
         assert call.stream is not None
         reader = StreamReader(call.stream)
         try:
-            for data in opened.response.iter_bytes():
-                yield from reader.feed(data)
-            yield from reader.finish()
+            if op is None:  # nobody listens: not a single call per chunk more
+                for data in opened.response.iter_bytes():
+                    yield from reader.feed(data)
+                yield from reader.finish()
+            else:
+                yield from op.observe(
+                    _decoded(opened.response.iter_bytes(), reader), reader, self.config.base_url
+                )
         except httpx.HTTPError as exc:
-            raise self._failure(exc, call, self._slot, opened.client, streaming=True) from None
+            error = self._failure(exc, call, self._slot, opened.client, streaming=True)
+            if op is not None:
+                op.failed(error, self.config.base_url)
+            raise error from None
         except OllamaError as error:  # an error line, a malformed line, or no final chunk
             self.health.record_failure(error)
+            if op is not None:
+                op.failed(error, self.config.base_url)
             raise
 
     def release(self, opened: Opened[httpx.Client]) -> None:
         opened.response.close()
         self._close(self._slot.release(opened.client))
+        if opened.op is not None:
+            opened.op.end()  # a stream left early: its span ends here
 
     def _open_once(self, call: Call[Any]) -> Opened[httpx.Client]:
         client = self._slot.acquire()
@@ -384,17 +461,35 @@ class AsyncTransport(_Shell):
         return 1
 
     async def request(self, call: Call[T]) -> T:
-        answer: T = await self._retried(self._request_once, call)
+        op = telemetry.start(call, self.config.base_url)
+        if op is None:
+            answer: T = await self._retried(self._request_once, call, None)
+            return answer
+        try:
+            answer = await self.send(call, op)
+        except BaseException as error:
+            op.failed(error, self.config.base_url)
+            raise
+        op.succeeded(self.config.base_url, answer)
         return answer
 
-    async def _retried(self, attempt_once: Callable[[Call[Any]], Awaitable[R]], call: Call[Any]) -> R:
+    async def send(self, call: Call[T], op: telemetry.Operation | None = None) -> T:
+        answer: T = await self._retried(self._request_once, call, op)
+        return answer
+
+    async def _retried(
+        self,
+        attempt_once: Callable[[Call[Any]], Awaitable[R]],
+        call: Call[Any],
+        op: telemetry.Operation | None,
+    ) -> R:
         try:
             return await attempt_once(call)
         except OllamaError as error:
-            await asyncio.sleep(self._first_wait(error, call))
+            await asyncio.sleep(self._first_wait(error, call, op))
         from tenacity import AsyncRetrying
 
-        async for attempt in AsyncRetrying(**self._policy.retries_kwargs()):
+        async for attempt in AsyncRetrying(**self._later_retries(op)):
             with attempt:
                 return await attempt_once(call)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
@@ -412,7 +507,13 @@ class AsyncTransport(_Shell):
         return self._answer(call, response, started)
 
     async def stream(self, call: Call[Any]) -> AsyncGenerator[Any, None]:
-        opened = await self.open(call)
+        op = telemetry.start(call, self.config.base_url)
+        try:
+            opened = await self.open(call, op)
+        except BaseException as error:
+            if op is not None:
+                op.failed(error, self.config.base_url)
+            raise
         try:
             async for chunk in self.read(opened):
                 yield chunk
@@ -420,28 +521,40 @@ class AsyncTransport(_Shell):
             # Shielded: a cancelled task must still hand its connection back to the pool.
             await asyncio.shield(self.release(opened))
 
-    async def open(self, call: Call[Any]) -> Opened[httpx.AsyncClient]:
-        return await self._retried(self._open_once, call)
+    async def open(self, call: Call[Any], op: telemetry.Operation | None = None) -> Opened[httpx.AsyncClient]:
+        return self._observed(await self._retried(self._open_once, call, op), op)
 
     async def read(self, opened: Opened[httpx.AsyncClient]) -> AsyncGenerator[Any, None]:
-        call = opened.call
+        call, op = opened.call, opened.op
         assert call.stream is not None
         reader = StreamReader(call.stream)
         try:
-            async for data in opened.response.aiter_bytes():
-                for chunk in reader.feed(data):
+            if op is None:
+                async for data in opened.response.aiter_bytes():
+                    for chunk in reader.feed(data):
+                        yield chunk
+                for chunk in reader.finish():
                     yield chunk
-            for chunk in reader.finish():
-                yield chunk
+            else:
+                chunks = _adecoded(opened.response.aiter_bytes(), reader)
+                async for chunk in op.aobserve(chunks, reader, self.config.base_url):
+                    yield chunk
         except httpx.HTTPError as exc:
-            raise self._failure(exc, call, opened.slot, opened.client, streaming=True) from None
+            error = self._failure(exc, call, opened.slot, opened.client, streaming=True)
+            if op is not None:
+                op.failed(error, self.config.base_url)
+            raise error from None
         except OllamaError as error:
             self.health.record_failure(error)
+            if op is not None:
+                op.failed(error, self.config.base_url)
             raise
 
     async def release(self, opened: Opened[httpx.AsyncClient]) -> None:
         await opened.response.aclose()
         await self._close(opened.slot.release(opened.client))
+        if opened.op is not None:
+            opened.op.end()
 
     async def _open_once(self, call: Call[Any]) -> Opened[httpx.AsyncClient]:
         slot = await self._loop_slot()

@@ -479,10 +479,14 @@ class OllamaProvider(_ProviderBase):
             return drive(steps.embed_batch(self.config, offset, batch, model=model, **kwargs), self._run)
 
         if spread > 1 and len(parts) > 1:  # several hosts: every one of them embeds at once
+            import contextvars
             from concurrent.futures import ThreadPoolExecutor
 
+            # Each batch runs in a copy of the caller's context, as a task would: its current span
+            # (OpenTelemetry) is the parent of the batches' spans.
+            contexts = [contextvars.copy_context() for _ in parts]
             with ThreadPoolExecutor(min(len(parts), max(spread, self.config.embed_concurrency))) as workers:
-                results = list(workers.map(run, parts))
+                results = list(workers.map(lambda context, part: context.run(run, part), contexts, parts))
         else:
             results = [run(part) for part in parts]
         vectors = [vector for batch_vectors in results for vector in batch_vectors]

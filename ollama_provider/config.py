@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import InvalidRequestError
+from .secrets import redact_url, redacted
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_PORT = 11434
@@ -50,7 +51,7 @@ def resolve_host(host: str | None = None) -> str:
     parts = urlsplit(raw)
     scheme = parts.scheme.lower()
     if scheme not in _SCHEME_PORTS:
-        raise InvalidRequestError(f"unsupported scheme in Ollama host {host!r}: use http or https")
+        raise InvalidRequestError(f"unsupported scheme in Ollama host {redact_url(raw)!r}: use http or https")
     hostname = parts.hostname or ""
     if hostname == "ollama.com":
         scheme = "https"
@@ -93,6 +94,8 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "trust_env": (bool,),
     "client_kwargs": (Mapping,),
 }
+#: Fields whose values may hold credentials: reprs and errors show them redacted (see secrets.py).
+_SECRET_FIELDS = frozenset({"host", "hosts", "headers", "client_kwargs"})
 _INT_MINIMUMS = {
     "retries": 0,
     "max_connections": 1,
@@ -109,7 +112,8 @@ def _check_types(config: OllamaConfig) -> None:
         if isinstance(value, types) and (bool in types or not isinstance(value, bool)):
             continue
         expected = " or ".join("None" if t is type(None) else t.__name__ for t in types)
-        raise TypeError(f"OllamaConfig {name} must be {expected}, not {type(value).__name__}: {value!r}")
+        shown = "" if name in _SECRET_FIELDS else f": {value!r}"  # its value may hold a credential
+        raise TypeError(f"OllamaConfig {name} must be {expected}, not {type(value).__name__}{shown}")
 
 
 def resolve_hosts(hosts: str | Sequence[str] | None = None) -> tuple[str, ...]:
@@ -126,9 +130,11 @@ def resolve_hosts(hosts: str | Sequence[str] | None = None) -> tuple[str, ...]:
     urls: dict[str, None] = {}
     for entry in entries:
         if not isinstance(entry, str):
-            raise TypeError(f"each host must be a string, not {type(entry).__name__}: {entry!r}")
+            raise TypeError(f"each host must be a string, not {type(entry).__name__}")
         if "," in entry or (not entry.strip() and len(entries) > 1):
-            raise InvalidRequestError(f"empty or malformed entry {entry!r} in the hosts {hosts!r}")
+            raise InvalidRequestError(
+                f"empty or malformed entry {redact_url(entry)!r} in the hosts {redact_url(hosts)!r}"
+            )
         urls[resolve_host(entry)] = None
     if not urls:
         raise InvalidRequestError("hosts is empty: give at least one Ollama server")
@@ -196,6 +202,22 @@ class OllamaConfig:
             value = getattr(self, name)
             if value is not None and value < least:
                 raise InvalidRequestError(f"{name} must be >= {least}, not {value!r}")
+
+    def __repr__(self) -> str:
+        # Headers, client keyword arguments and a host's user:password@ never show (names do).
+        shown = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in ("headers", "client_kwargs"):
+                text = repr(redacted(value))
+            elif item.name in ("host", "hosts") and isinstance(value, str):
+                text = repr(redact_url(value))
+            elif item.name == "hosts" and value is not None:
+                text = str(redact_url(value))
+            else:
+                text = repr(value)
+            shown.append(f"{item.name}={text}")
+        return f"OllamaConfig({', '.join(shown)})"
 
     def for_host(self, base_url: str) -> OllamaConfig:
         """This configuration for one of its servers."""

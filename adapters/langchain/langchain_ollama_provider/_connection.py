@@ -35,6 +35,7 @@ from ollama_provider import (
     OllamaTimeoutError,
 )
 from ollama_provider.config import DEFAULT_HOST, resolve_hosts
+from ollama_provider.secrets import redact_url, redacted
 
 #: Constructor arguments that may carry credentials: never written by ``dumpd``/``dumps``.
 SECRET_FIELDS = ("headers", "client_kwargs", "sync_client_kwargs", "async_client_kwargs")
@@ -183,6 +184,16 @@ class _OllamaConnection(BaseModel):
     _env_host: str | None = PrivateAttr(default_factory=_host_from_env)
     _sync_provider: OllamaProvider | None = PrivateAttr(default=None)
     _async_provider: AsyncOllamaProvider | None = PrivateAttr(default=None)
+
+    def __repr_args__(self) -> Any:
+        # repr() and str() (and LangChain's dumps of what it cannot serialise, which embeds the repr)
+        # name the headers and client options but never show their values or a URL's user:password@.
+        for name, value in super().__repr_args__():
+            if name == "base_url" and value:
+                value = redact_url(value)
+            elif name in SECRET_FIELDS and value:
+                value = redacted(value)
+            yield name, value
 
     @property
     def host(self) -> str:

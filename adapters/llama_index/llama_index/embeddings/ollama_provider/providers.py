@@ -11,7 +11,10 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
+from llama_index.core.bridge.pydantic import field_serializer
+
 from ollama_provider import AsyncOllamaProvider, AsyncProvider, OllamaProvider, Provider
+from ollama_provider.secrets import redact_url, redacted, without_userinfo
 
 
 def check_core_arguments(
@@ -51,11 +54,30 @@ def _is_async(provider: Any) -> bool:
 
 
 class LazyCoreProviders:
-    """Mixin for a pydantic model with ``base_url``, ``_provider``, ``_async_provider`` and ``_settings()``.
+    """Mixin for a pydantic model with ``base_url``, ``headers``, ``_provider``, ``_async_provider``
+    and ``_settings()``.
 
     No client is built (and nothing is sent) until a provider is first needed; a provider passed in
-    by the user (to share its connection pool) is used as it is.
+    by the user (to share its connection pool) is used as it is. Credentials never leave in a
+    serialisation (``to_dict``/``to_json``, which LlamaIndex also hands to its callbacks and tracers)
+    nor in a repr: ``headers`` become ``None`` and ``base_url`` loses its ``user:password@``.
     """
+
+    @field_serializer("headers", check_fields=False)
+    def _serialized_headers(self, headers: dict[str, str] | None) -> None:
+        return None
+
+    @field_serializer("base_url", check_fields=False)
+    def _serialized_base_url(self, base_url: str | list[str] | None) -> str | list[str] | None:
+        return without_userinfo(base_url)
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():  # type: ignore[misc]  # pydantic's, next in the MRO
+            if name == "base_url" and value:
+                value = redact_url(value)
+            elif name == "headers" and value:
+                value = redacted(value)
+            yield name, value
 
     base_url: str | list[str] | None
     _provider: OllamaProvider | None

@@ -35,7 +35,12 @@ RECORDED_DIR = REPO_ROOT / "cassettes" / "recorded"
 SYNTHETIC_DIR = REPO_ROOT / "cassettes" / "synthetic"
 LIVE_PROBE_TIMEOUT_SECONDS = 1.0
 
-_SECRET_HEADERS = ["authorization", "user-agent", "cookie", "set-cookie", "x-api-key"]
+#: The request headers a recorded cassette keeps: none of them can carry a credential. Every other
+#: one (Authorization, Cookie, a proxy's token, whatever a user put in ``headers=``) is dropped before
+#: recording; matching never looks at headers.
+_RECORDED_REQUEST_HEADERS = frozenset(
+    {"accept", "accept-encoding", "connection", "content-length", "content-type", "host", "x-ollama-model"}
+)
 _RECORDING_MODES = {"rewrite", "all", "new_episodes", "once"}
 
 
@@ -45,6 +50,13 @@ _RECORDING_MODES = {"rewrite", "all", "new_episodes", "once"}
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     """pytest-recording hook: called for every VCR instance it builds."""
     vcr.register_matcher("semantic_body", semantic_body_matcher)
+
+
+def _only_safe_request_headers(request: Any) -> Any:
+    for name in list(request.headers):
+        if name.lower() not in _RECORDED_REQUEST_HEADERS:
+            del request.headers[name]
+    return request
 
 
 def _drop_response_cookies(response: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +72,7 @@ def vcr_config() -> dict[str, Any]:
     """Shared ``VCR.use_cassette`` options. ``record_mode`` is deliberately absent: it comes
     from ``--record-mode`` (a value here would override the command line)."""
     return {
-        "filter_headers": _SECRET_HEADERS,
+        "before_record_request": _only_safe_request_headers,
         "before_record_response": _drop_response_cookies,
         "match_on": ["method", "path", "semantic_body"],
         "decode_compressed_response": True,

@@ -12,6 +12,8 @@ attempt to whoever wants that level.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from time import perf_counter
 from types import ModuleType
@@ -70,9 +72,32 @@ _tracer_cache = _Cache()
 _meter_cache = _Cache()
 
 
+#: Whether the environment names a provider for the API to load on first use (read once: set by a
+#: launcher such as ``opentelemetry-instrument``, never changed while the process runs).
+_PROVIDERS_FROM_ENV = {
+    kind: f"OTEL_PYTHON_{kind.upper()}_PROVIDER" in os.environ for kind in ("tracer", "meter")
+}
+_MISSING = object()
+
+
+def _set_provider(api: ModuleType | None, name: str, kind: str, get: str) -> Any:
+    """The provider set through ``api``, or ``None``. Reads the API's global directly when it has
+    the attribute: ``get_*_provider()`` also looks the environment up, a microsecond per request."""
+    provider = _MISSING if api is None else getattr(api, name, _MISSING)
+    if provider is None and not _PROVIDERS_FROM_ENV[kind]:
+        return None  # the common case when nobody listens: one attribute read
+    module = sys.modules[f"opentelemetry.{'trace' if kind == 'tracer' else 'metrics'}"]
+    provider = getattr(module, get)()
+    return None if type(provider).__name__ in _PLACEHOLDERS else provider
+
+
+#: The API's stand-ins while no provider is set.
+_PLACEHOLDERS = frozenset({"ProxyTracerProvider", "_ProxyMeterProvider"})
+
+
 def _tracer(trace_api: ModuleType) -> Any:
-    provider = trace_api.get_tracer_provider()
-    if isinstance(provider, trace_api.ProxyTracerProvider):
+    provider = _set_provider(trace_api, "_TRACER_PROVIDER", "tracer", "get_tracer_provider")
+    if provider is None:
         return None  # none set: nobody listens
     if provider is not _tracer_cache.provider:
         _tracer_cache.value = provider.get_tracer(SCOPE, __version__, schema_url=SCHEMA_URL)
@@ -113,8 +138,9 @@ class Instruments:
 
 
 def _instruments(metrics_api: ModuleType) -> Instruments | None:
-    provider = metrics_api.get_meter_provider()
-    if type(provider).__name__ == "_ProxyMeterProvider":  # the API's placeholder: none set
+    internal = sys.modules.get("opentelemetry.metrics._internal")  # where the API keeps its global
+    provider = _set_provider(internal, "_METER_PROVIDER", "meter", "get_meter_provider")
+    if provider is None:
         return None
     if provider is not _meter_cache.provider:
         _meter_cache.value = Instruments(provider.get_meter(SCOPE, __version__, schema_url=SCHEMA_URL))
@@ -147,7 +173,6 @@ class Operation:
         instruments: Instruments | None,
         trace_api: ModuleType | None,
     ) -> None:
-        self._started = perf_counter()
         self._name = operation_name(call)
         self._common = common_attributes(call, self._name)
         self._server = server_attributes(host) if host else {}
@@ -157,8 +182,11 @@ class Operation:
         self._span: Any = None
         self._context_token: object | None = None
         self._collector: OutputCollector | None = None
-        if tracer is None or trace_api is None:
-            return
+        if tracer is not None and trace_api is not None:
+            self._start_span(call, tracer, trace_api)
+        self._started = perf_counter()  # the operation's clock starts once our own set-up is done
+
+    def _start_span(self, call: Call[Any], tracer: Any, trace_api: ModuleType) -> None:
         from opentelemetry import context  # imported with opentelemetry.trace already
 
         attributes = {**request_attributes(call, self._name), **self._server}

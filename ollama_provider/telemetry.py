@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import AsyncIterator, Iterator
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
@@ -76,9 +77,19 @@ def start(call: Call[Any], host: str | None) -> Operation | None:
     metrics_api = modules.get("opentelemetry.metrics")
     if trace_api is None and metrics_api is None:
         return None
+    op: Operation | None = (_otel or _load_otel()).start(call, host, trace_api, metrics_api)
+    return op
+
+
+_otel: ModuleType | None = None
+
+
+def _load_otel() -> ModuleType:
+    global _otel
     from . import otel  # only in processes that imported OpenTelemetry themselves
 
-    return otel.start(call, host, trace_api, metrics_api)
+    _otel = otel
+    return otel
 
 
 def reason(error: BaseException) -> str:

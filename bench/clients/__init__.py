@@ -91,4 +91,32 @@ CLIENTS: tuple[ClientSpec, ...] = (
     ),
 )
 
-BY_NAME: dict[str, ClientSpec] = {spec.name: spec for spec in CLIENTS}
+#: The core before and with telemetry, in three OpenTelemetry states: run by ``python -m bench.telemetry``
+#: (not by default). ``BASELINE`` runs the core as it was just before ``ollama_provider/telemetry.py``.
+BASELINE = "ours-core@before-telemetry"
+_CORE_IMPORT = "from ollama_provider import OllamaProvider, AsyncOllamaProvider"
+TELEMETRY_VARIANTS: tuple[ClientSpec, ...] = (
+    ClientSpec(
+        BASELINE,
+        "ours",
+        "bench.clients.ours_core:OursCore",
+        _CORE_IMPORT,
+        "`ollama_provider` from the commit before telemetry was added (exported with git archive)",
+    ),
+    ClientSpec(
+        "ours-core+otel-idle",
+        "ours",
+        "bench.clients.ours_core_otel:OursCoreOtelIdle",
+        _CORE_IMPORT + "; import opentelemetry.trace, opentelemetry.metrics",
+        "today's core, OpenTelemetry's API imported, no provider set",
+    ),
+    ClientSpec(
+        "ours-core+otel-sdk",
+        "ours",
+        "bench.clients.ours_core_otel:OursCoreOtelSdk",
+        _CORE_IMPORT + "; import opentelemetry.sdk.trace, opentelemetry.sdk.metrics",
+        "today's core, OpenTelemetry's SDK listening (batch span processor, metric reader)",
+    ),
+)
+
+BY_NAME: dict[str, ClientSpec] = {spec.name: spec for spec in (*CLIENTS, *TELEMETRY_VARIANTS)}

@@ -92,3 +92,25 @@ def test_an_imported_api_without_a_provider_records_nothing_and_imports_nothing_
     assert result["imported_by_us"] == []  # no SDK, no semantic-conventions package, nothing
     assert result["start"] is True  # nobody listens: no operation at all
     assert not any(name.startswith("opentelemetry.sdk") for name in result["otel_modules"])  # type: ignore[union-attr]
+
+
+def test_the_readme_example_prints_the_answer_and_its_span() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### OpenTelemetry spans and metrics", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    process = subprocess.run(
+        [sys.executable, "-c", example],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert process.returncode == 0, process.stderr
+    haiku, _, exported = process.stdout.partition("{")
+    assert haiku.strip(), "no answer printed"
+    span = json.loads("{" + exported)
+    assert span["name"] == "chat smollm2:135m" and span["kind"] == "SpanKind.CLIENT"
+    assert span["attributes"]["gen_ai.provider.name"] == "ollama"
+    assert span["attributes"]["gen_ai.usage.output_tokens"] > 0
+    assert span["attributes"]["gen_ai.response.time_to_first_chunk"] > 0

@@ -9,7 +9,7 @@ OpenTelemetry spans (with prompt capture on), and the cassettes our vcrpy config
 
 Each place gets a successful chat, a retried one (503), a failing one (unknown model) and an
 unreachable server, on a fake Ollama on loopback. Pickles are the exception by design: they carry the
-configuration so that a copy in another process can connect (README, "Across processes").
+configuration so that a copy in another process can connect (DESIGN.md, "Across processes").
 """
 
 from __future__ import annotations

@@ -48,11 +48,7 @@ def rotated(items: Sequence[ClientSpec], shift: int) -> list[ClientSpec]:
 
 
 def run_worker(
-    spec: ClientSpec,
-    sizes: Sizes,
-    server: FakeServerProcess,
-    keys: Sequence[str],
-    env: dict[str, str] | None = None,
+    spec: ClientSpec, sizes: Sizes, server: FakeServerProcess, keys: Sequence[str]
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         out = Path(tmp) / "report.json"
@@ -67,13 +63,7 @@ def run_worker(
         ]  # fmt: skip
         try:
             process = subprocess.run(
-                command,
-                cwd=REPO_ROOT,
-                capture_output=True,
-                text=True,
-                timeout=WORKER_TIMEOUT_S,
-                check=False,
-                env=env,
+                command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S, check=False
             )
         except subprocess.TimeoutExpired:
             return {"client": spec.name, "status": "error", "error": "worker timed out", "scenarios": {}}

@@ -4,8 +4,8 @@ Side by side in one run, against the benchmark's fake Ollama, every client in it
 interleaved across repeats (see bench/README.md):
 
 * ``httpx`` — the floor;
-* ``ours-core@before-telemetry`` — the core as it was at the commit before ``ollama_provider/telemetry.py``
-  was added (``git archive`` of that commit, put first on the worker's path);
+* ``ours-core-before`` — the core as it was at the commit before ``ollama_provider/telemetry.py``
+  was added (the ``--baseline`` mechanism of ``python -m bench``);
 * ``ours-core`` — today's core, OpenTelemetry never imported (what most users run);
 * ``ours-core+otel-idle`` — OpenTelemetry's API imported, no provider set (nobody listens);
 * ``ours-core+otel-sdk`` — the SDK listening: every request makes a span and records its metrics.
@@ -19,24 +19,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
-from io import BytesIO
 from pathlib import Path
 
 from bench import aggregate, env_info, scenarios
-from bench.clients import BASELINE, BY_NAME, FLOOR, TELEMETRY_VARIANTS
+from bench.clients import BY_NAME, FLOOR, TELEMETRY_VARIANTS
 from bench.config import MODES, Sizes
 from bench.report import _number
-from bench.run import RESULTS_DIR, Progress, rotated, run_worker
+from bench.run import RESULTS_DIR, Progress, export_baseline, rotated, run_worker
 from bench.server_process import REPO_ROOT, FakeServerProcess
 
-CLIENTS = [BY_NAME[FLOOR], TELEMETRY_VARIANTS[0], BY_NAME["ours-core"], *TELEMETRY_VARIANTS[1:]]
+BASELINE = "ours-core-before"
+CLIENTS = [BY_NAME[FLOOR], BY_NAME[BASELINE], BY_NAME["ours-core"], *TELEMETRY_VARIANTS]
 SCENARIOS = [scenarios.SYNC_STREAM, scenarios.ASYNC_STREAMS, scenarios.SMALL_REQUESTS, scenarios.EMBED_SMALL]
 SEAM_STATES = {
     "OpenTelemetry never imported": "",
@@ -85,13 +83,6 @@ def baseline_commit() -> str:
     return f"{added[-1]}^"
 
 
-def export_core(commit: str, into: Path) -> None:
-    command = ["git", "archive", "--format=tar", commit, "ollama_provider"]
-    archive = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-
-
 def seam_nanoseconds(prelude: str, number: int) -> float:
     script = SEAM_SCRIPT.format(prelude=prelude, number=number)
     process = subprocess.run(
@@ -115,15 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     commit = baseline_commit()
     reports: dict[str, list[aggregate.WorkerReport]] = {spec.name: [] for spec in CLIENTS}
     with tempfile.TemporaryDirectory(prefix="bench-core-") as old_core:
-        export_core(commit, Path(old_core))
-        env = {**os.environ, "BENCH_CORE_PATH": old_core}
+        export_baseline(commit, Path(old_core))
         warm = sorted({sizes.sync_chunks, sizes.async_chunks_per_stream, sizes.warm_chunks})
         with FakeServerProcess(warm_chunks=warm) as server:
             for repeat in range(sizes.repeats):
                 for spec in rotated(CLIENTS, repeat):
                     log(f"repeat {repeat + 1}/{sizes.repeats}: {spec.name}")
-                    worker_env = env if spec.name == BASELINE else None
-                    report = run_worker(spec, sizes, server, SCENARIOS, worker_env)
+                    report = run_worker(spec, sizes, server, SCENARIOS)
                     if report["status"] != "ok":
                         raise SystemExit(f"{spec.name}: {report.get('error')}")
                     reports[spec.name].append(report)

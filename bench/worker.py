@@ -6,14 +6,8 @@ but this module's ``sys`` and ``time``: that makes every worker a fresh-interpre
 Everything else (argument parsing, the scenarios) is imported afterwards on purpose.
 """
 
-import os
 import sys
 import time
-
-# The telemetry benchmark runs one worker on an older copy of the core (bench/telemetry.py): it goes
-# first on the path, before the working tree's (os is loaded by every interpreter's start anyway).
-if os.environ.get("BENCH_CORE_PATH"):
-    sys.path.insert(0, os.environ["BENCH_CORE_PATH"])
 
 
 def _time_import(statement: str) -> float:

@@ -91,18 +91,9 @@ CLIENTS: tuple[ClientSpec, ...] = (
     ),
 )
 
-#: The core before and with telemetry, in three OpenTelemetry states: run by ``python -m bench.telemetry``
-#: (not by default). ``BASELINE`` runs the core as it was just before ``ollama_provider/telemetry.py``.
-BASELINE = "ours-core@before-telemetry"
+#: Today's core in two more OpenTelemetry states: run by ``python -m bench.telemetry`` (not by default).
 _CORE_IMPORT = "from ollama_provider import OllamaProvider, AsyncOllamaProvider"
 TELEMETRY_VARIANTS: tuple[ClientSpec, ...] = (
-    ClientSpec(
-        BASELINE,
-        "ours",
-        "bench.clients.ours_core:OursCore",
-        _CORE_IMPORT,
-        "`ollama_provider` from the commit before telemetry was added (exported with git archive)",
-    ),
     ClientSpec(
         "ours-core+otel-idle",
         "ours",

@@ -36,6 +36,9 @@ T = TypeVar("T")
 
 #: The logger of the core's operational events (retries, failovers, ejections, reconnections).
 log = logging.getLogger("ollama_provider")
+# A library leaves output to the application: without this, Python's last-resort handler would print
+# every retry's WARNING to stderr of programs that configured no logging (notebooks, scripts).
+log.addHandler(logging.NullHandler())
 #: Longest error message written in a log line or a span event (a proxy may answer a whole HTML page).
 REASON_LENGTH = 200
 

@@ -86,19 +86,24 @@ class LazyCoreProviders:
     def _settings(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    # Read on every request: straight from pydantic's private dict, because a plain read of a
+    # private attribute goes through pydantic's __getattr__ (several microseconds each time).
     @property
     def provider(self) -> OllamaProvider:
         """The synchronous core provider (created on first use)."""
-        if self._provider is None:
-            self._provider = OllamaProvider(self.base_url, **self._settings())
-        return self._provider
+        provider: OllamaProvider | None = self.__pydantic_private__["_provider"]  # type: ignore[attr-defined]
+        if provider is None:
+            provider = self._provider = OllamaProvider(self.base_url, **self._settings())
+        return provider
 
     @property
     def async_provider(self) -> AsyncOllamaProvider:
         """The asynchronous core provider (created on first use)."""
-        if self._async_provider is None:
-            self._async_provider = AsyncOllamaProvider(self.base_url, **self._settings())
-        return self._async_provider
+        private = self.__pydantic_private__  # type: ignore[attr-defined]
+        provider: AsyncOllamaProvider | None = private["_async_provider"]
+        if provider is None:
+            provider = self._async_provider = AsyncOllamaProvider(self.base_url, **self._settings())
+        return provider
 
 
 class PerLoopGate:

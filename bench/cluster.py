@@ -12,8 +12,9 @@ setup gets the same closed loop: ``clients`` threads, each sending its requests 
 * ``ours: pool, max_in_flight_per_host=1`` — the same, queueing client-side instead of on the servers;
 * ``naive round-robin`` — K single-host providers taken in turn (what users hand-roll);
 * ``nginx round-robin`` / ``nginx least_conn`` — a real nginx in front of the K servers, from
-  ``deploy/nginx/ollama.conf`` with only the balancing method and the upstream servers changed
-  (skipped with a note where there is no nginx binary).
+  ``deploy/nginx/ollama.conf`` with only the balancing method and the upstream servers changed (its
+  hash on the model would send one model's traffic to one server), run by the test suite's
+  ``tests/deploy/nginx_server.py``; skipped with a note where there is no nginx binary.
 
 Prints throughput (requests/s, and as a ratio to K x one host), p50 and p99 latency, and writes
 ``bench/results/cluster.md``.
@@ -24,10 +25,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import platform
-import re
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,7 +38,6 @@ from ollama_provider import OllamaProvider
 from ollama_provider.fake_server import FakeHost
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-NGINX_CONF = REPO_ROOT / "deploy" / "nginx" / "ollama.conf"
 RESULTS = REPO_ROOT / "bench" / "results" / "cluster.md"
 MODEL = "llama3.2"
 
@@ -113,70 +109,19 @@ def naive_round_robin(providers: list[OllamaProvider]) -> Ask:
     return ask
 
 
-# -- nginx ------------------------------------------------------------------------------------------------
-def nginx_binary() -> str | None:
-    return shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def balanced_conf(upstreams: list[str], method: str) -> str:
-    """The shipped config with ``method`` (``""`` = round-robin, ``"least_conn;"``) instead of the
-    hash on the model, and our servers in its upstream block."""
-    text = NGINX_CONF.read_text()
-    text = re.sub(r"^\s*hash\s+\$http_x_ollama_model[^;]*;", f"    {method}", text, flags=re.M)
-    servers = "".join(f"    server {url.removeprefix('http://')} max_fails=0;\n" for url in upstreams)
-    first = True
-
-    def replace_servers(match: re.Match[str]) -> str:
-        nonlocal first
-        keep, first = first, False
-        return servers if keep else ""
-
-    return re.sub(r"^\s*server\s+[^;]+;\n", replace_servers, text, flags=re.M)
-
-
+# -- nginx: the test suite's runner of the shipped deploy/nginx/ollama.conf --------------------------------
 @contextmanager
-def nginx(upstreams: list[str], method: str) -> Iterator[str]:
-    binary = nginx_binary()
+def nginx(upstreams: list[str], balance: str) -> Iterator[str]:
+    from tests.deploy.nginx_server import NginxServer, find_nginx
+
+    binary = find_nginx()
     assert binary is not None
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="bench-nginx-") as tmp:
-        site = Path(tmp) / "ollama.conf"
-        site.write_text(balanced_conf(upstreams, method))
-        listen = re.compile(r"^\s*listen\s+[^;]+;", re.M)
-        site.write_text(listen.sub(f"        listen 127.0.0.1:{port};", site.read_text()))
-        main = Path(tmp) / "nginx.conf"
-        kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-        temp_paths = "".join(f"  {kind}_temp_path {tmp}/{kind};\n" for kind in kinds)
-        main.write_text(
-            f"worker_processes 1;\npid {tmp}/nginx.pid;\nerror_log {tmp}/error.log warn;\n"
-            f"events {{ worker_connections 1024; }}\n"
-            f"http {{\n  access_log off;\n{temp_paths}  include {site};\n}}\n"
-        )
-        process = subprocess.Popen([binary, "-p", tmp, "-c", str(main), "-g", "daemon off;"])
+    with tempfile.TemporaryDirectory(prefix="bench-nginx-") as folder:
+        server = NginxServer(binary, Path(folder), upstreams, balance=balance)
         try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise RuntimeError(
-                            f"nginx did not start: {Path(tmp, 'error.log').read_text()}"
-                        ) from None
-                    time.sleep(0.05)
-            yield f"http://127.0.0.1:{port}"
+            yield server.url
         finally:
-            process.terminate()
-            process.wait(10)
+            server.stop()
 
 
 # -- the run -----------------------------------------------------------------------------------------------
@@ -211,13 +156,13 @@ def run(hosts: int, clients: int, per_client: int, service_ms: float) -> tuple[l
         measure(f"naive round-robin over {hosts}", naive_round_robin(singles))
         for single in singles:
             single.close()
-        if nginx_binary() is None:
+        from tests.deploy.nginx_server import find_nginx
+
+        if find_nginx() is None:
             notes.append("nginx rows skipped: no nginx binary here (`apt-get install nginx`).")
-        elif not NGINX_CONF.exists():
-            notes.append(f"nginx rows skipped: {NGINX_CONF.relative_to(REPO_ROOT)} is missing.")
         else:
-            for label, method in (("nginx round-robin", ""), ("nginx least_conn", "least_conn;")):
-                with nginx(urls, method) as url, OllamaProvider(url, **settings) as behind:
+            for label, balance in (("nginx round-robin", ""), ("nginx least_conn", "least_conn;")):
+                with nginx(urls, balance) as url, OllamaProvider(url, **settings) as behind:
                     measure(f"{label} over {hosts}", provider_ask(behind))
     finally:
         for server in servers:

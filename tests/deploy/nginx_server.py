@@ -59,22 +59,31 @@ def _replace_once(text: str, pattern: str, replacement: str) -> str:
     return new
 
 
-def render(shipped: str, upstreams: Sequence[str], listen: str, access_log: Path) -> str:
-    """The shipped file with its upstream addresses, listen line(s) and log path replaced."""
+def render(
+    shipped: str, upstreams: Sequence[str], listen: str, access_log: Path, balance: str | None = None
+) -> str:
+    """The shipped file with its upstream servers (as many as ``upstreams``, each with the shipped
+    parameters), listen line(s) and log path replaced; ``balance`` (e.g. ``"least_conn;"``, or
+    ``""`` for round-robin) instead of the hash on the model, for benchmarks."""
     servers = re.findall(SERVER_LINE, shipped, flags=re.MULTILINE)
-    if len(servers) != len(upstreams):
-        raise AssertionError(
-            f"{SHIPPED_CONF.name} has {len(servers)} upstream servers, the test {len(upstreams)}"
-        )
-    addresses = iter(upstreams)
-    text = re.sub(
-        SERVER_LINE,
-        lambda m: m.group(1) + next(addresses).removeprefix("http://") + m.group(3),
-        shipped,
-        flags=re.MULTILINE,
-    )
+    if not servers:
+        raise AssertionError(f"{SHIPPED_CONF.name} has no upstream server lines")
+    indent, _, parameters = servers[0]
+    lines = "\n".join(indent + url.removeprefix("http://") + parameters for url in upstreams)
+    text = _servers_replaced(shipped, lines)
+    if balance is not None:
+        text = _replace_once(text, r"^\s*hash\s+\$http_x_ollama_model\s+consistent;$", f"    {balance}")
     text = _replace_once(text, r"^\s*listen\s+11434;$", listen)
     return _replace_once(text, r"/var/log/nginx/ollama\.access\.log", str(access_log))
+
+
+def _servers_replaced(shipped: str, lines: str) -> str:
+    """The upstream's consecutive ``server`` lines replaced by ``lines``."""
+    block = re.compile(r"(?:" + SERVER_LINE + r"\n)+", flags=re.MULTILINE)
+    text, count = block.subn(lambda _: lines + "\n", shipped, count=1)
+    if count != 1:
+        raise AssertionError(f"{SHIPPED_CONF.name}: expected one block of upstream server lines")
+    return text
 
 
 def _wrapper(directory: Path, include: Path, tls: tuple[Path, Path] | None) -> str:
@@ -98,7 +107,13 @@ class NginxServer:
     """nginx on ``url`` (and ``tls_url`` with a certificate) proxying to ``upstreams``."""
 
     def __init__(
-        self, binary: str, directory: Path, upstreams: Sequence[str], tls: tuple[Path, Path] | None = None
+        self,
+        binary: str,
+        directory: Path,
+        upstreams: Sequence[str],
+        tls: tuple[Path, Path] | None = None,
+        *,
+        balance: str | None = None,
     ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
@@ -110,7 +125,7 @@ class NginxServer:
         if tls:
             listen += f"\n    listen 127.0.0.1:{self.tls_port} ssl;"
         include = directory / "ollama.conf"
-        include.write_text(render(SHIPPED_CONF.read_text(), upstreams, listen, self.access_log))
+        include.write_text(render(SHIPPED_CONF.read_text(), upstreams, listen, self.access_log, balance))
         conf = directory / "nginx.conf"
         conf.write_text(_wrapper(directory, include, tls))
         # -e: the error log before the configuration is read (the compiled-in path may not be writable).

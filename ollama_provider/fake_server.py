@@ -131,6 +131,13 @@ class FakeOllama:
             self.max_active = 0  # the most requests served at the same moment
             self.connections = 0  # TCP connections accepted
 
+    def arm(self, **fault: Any) -> None:
+        """The next ``count`` (default 1) requests for ``path`` (default: any) answer ``status``
+        with ``error`` (and ``retry_after``), or drop a stream after ``drop_after`` chunks, or
+        ``stall`` that many seconds first."""
+        with self._lock:
+            self.faults[fault.get("path", "*")] = {**fault, "count": int(fault.get("count", 1))}
+
     # -- what it answers ------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
         with self._lock:
@@ -337,8 +344,7 @@ class _FakeHandler(BaseHTTPRequestHandler):
         body = self._body()
         fake = self.server_state
         if self.path == "/_fake/faults":
-            with fake._lock:
-                fake.faults[body.get("path", "*")] = {**body, "count": int(body.get("count", 1))}
+            fake.arm(**body)
             self._json(200, {})
             return
         if self.path == "/_fake/reset":
@@ -566,6 +572,61 @@ class FakeHost:
         fresh = FakeHost.start(**{**self.options, "port": self.port})
         self.process = fresh.process
 
+    @classmethod
+    def start_many(cls, count: int, *, prefix: str = "host", **options: Any) -> list[FakeHost]:
+        """``count`` of them, named ``{prefix}-1``...; none is left running if one fails to start."""
+        hosts: list[FakeHost] = []
+        try:
+            for i in range(count):
+                hosts.append(cls.start(name=f"{prefix}-{i + 1}", **options))
+        except BaseException:
+            for host in hosts:
+                host.stop()
+            raise
+        return hosts
+
+    # -- its control routes, for tests ------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        """What it was asked since its last reset (``GET /_fake/stats``)."""
+        return dict(_control("GET", self.url + "/_fake/stats"))
+
+    def requests(self, path: str) -> int:
+        """How many requests for ``path`` it served since its last reset."""
+        return int(self.stats()["requests"].get(path, 0))
+
+    def reset(self, *, models: Sequence[str] | None = None, loaded: Sequence[str] | None = None) -> None:
+        """Forget counters and faults; install ``models`` (default: those it started with)."""
+        body = {k: list(v) for k, v in (("models", models), ("loaded", loaded)) if v is not None}
+        _control("POST", self.url + "/_fake/reset", body)
+
+    def arm(self, **fault: Any) -> None:
+        """See :meth:`FakeOllama.arm`."""
+        _control("POST", self.url + "/_fake/faults", fault)
+
+    def fresh(self) -> FakeHost:
+        """Running (started again if a test stopped it) and reset: for per-test fixtures."""
+        if self.process.poll() is not None:
+            self.restart()
+        self.reset()
+        return self
+
+
+def answered_by(text: str, question: str) -> str:
+    """The name of the fake that answered ``text`` to ``question``; ``ValueError`` when the answer is
+    not the one to that question (a swapped or garbled answer)."""
+    name, _, said = text.partition(" says: ")
+    if said != question:
+        raise ValueError(f"{name!r} answered {said!r} to {question!r}")
+    return name
+
+
+def _control(method: str, url: str, body: Any = None) -> Any:
+    import httpx  # a dependency of the core anyway; kept off the server process's start-up
+
+    response = httpx.request(method, url, json=body, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
 
 def _arguments(options: dict[str, Any]) -> list[str]:
     args = []
@@ -585,12 +646,7 @@ class fake_hosts:  # a class used like a function: ``with fake_hosts(3) as urls:
         self.hosts: list[FakeHost] = []
 
     def __enter__(self) -> list[str]:
-        try:
-            for i in range(self.count):
-                self.hosts.append(FakeHost.start(name=f"host-{i + 1}", **self.options))
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
+        self.hosts = FakeHost.start_many(self.count, **self.options)
         return [host.url for host in self.hosts]
 
     def __exit__(

@@ -9,7 +9,6 @@ import json
 import socket
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -87,7 +86,7 @@ def test_models_say_which_host_has_each(fakes: list[FakeHost]) -> None:
 
 def test_a_chat_through_the_cli_is_routed_to_a_host_that_has_the_model(fakes: list[FakeHost]) -> None:
     for host in fakes:
-        httpx.post(host.url + "/_fake/reset", json={}).raise_for_status()
+        host.reset()
     result = RUNNER.invoke(
         app, ["--host", hosts_option(*(h.url for h in fakes)), "chat", "qwen2.5:7b", "hello"]
     )

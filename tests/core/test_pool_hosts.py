@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
 import pytest
 
 from ollama_provider import (
@@ -29,7 +28,7 @@ from ollama_provider import (
     OllamaProvider,
     OllamaTimeoutError,
 )
-from ollama_provider.fake_server import FakeHost, vector_of
+from ollama_provider.fake_server import FakeHost, answered_by, vector_of
 
 MODELS = ["llama3.2", "all-minilm"]
 FAST: dict[str, Any] = {"retries": 1, "backoff_base": 0.01, "backoff_max": 0.02, "connect_timeout": 1.0}
@@ -37,7 +36,7 @@ FAST: dict[str, Any] = {"retries": 1, "backoff_base": 0.01, "backoff_max": 0.02,
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[list[FakeHost]]:
-    hosts = [FakeHost.start(name=f"host-{i}", models=MODELS) for i in (1, 2, 3)]
+    hosts = FakeHost.start_many(3, models=MODELS)
     yield hosts
     for host in hosts:
         host.stop()
@@ -45,33 +44,11 @@ def fakes() -> Iterator[list[FakeHost]]:
 
 @pytest.fixture
 def hosts(fakes: list[FakeHost]) -> list[FakeHost]:
-    for host in fakes:
-        if host.process.poll() is not None:  # a test stopped it
-            host.restart()
-        reset(host)
-    return fakes
-
-
-def reset(host: FakeHost, **models: list[str]) -> None:
-    httpx.post(host.url + "/_fake/reset", json=models).raise_for_status()
-
-
-def stats(host: FakeHost) -> dict[str, Any]:
-    return dict(httpx.get(host.url + "/_fake/stats").json())
-
-
-def arm(host: FakeHost, **fault: Any) -> None:
-    httpx.post(host.url + "/_fake/faults", json=fault).raise_for_status()
-
-
-def chats(host: FakeHost) -> int:
-    return int(stats(host)["requests"].get("/api/chat", 0))
+    return [host.fresh() for host in fakes]
 
 
 def who(answer: Any, question: str) -> str:
-    name, _, said = answer.message.content.partition(" says: ")
-    assert said == question, f"{name} answered {said!r} to {question!r}"
-    return name
+    return answered_by(answer.message.content, question)
 
 
 def pool_of(hosts: list[FakeHost], **settings: Any) -> OllamaProvider:
@@ -128,17 +105,17 @@ async def test_concurrent_async_requests_spread_and_streams_too(hosts: list[Fake
 
 
 def test_requests_go_only_to_hosts_that_have_the_model(hosts: list[FakeHost]) -> None:
-    reset(hosts[0], models=["qwen2.5:7b"])
+    hosts[0].reset(models=["qwen2.5:7b"])
     with pool_of(hosts) as provider:
         names = {who(provider.chat(f"q{i}", model="llama3.2"), f"q{i}") for i in range(6)}
         assert who(provider.chat("q", model="qwen2.5:7b"), "q") == "host-1"
     assert names == {"host-2", "host-3"}
-    assert chats(hosts[0]) == 1
+    assert hosts[0].requests("/api/chat") == 1
 
 
 def test_a_host_with_the_model_loaded_is_preferred(hosts: list[FakeHost]) -> None:
     for host in hosts:
-        reset(host, models=MODELS, loaded=["llama3.2"] if host is hosts[2] else [])
+        host.reset(models=MODELS, loaded=["llama3.2"] if host is hosts[2] else [])
     with pool_of(hosts) as provider:
         names = {who(provider.chat(f"q{i}", model="llama3.2"), f"q{i}") for i in range(4)}
     assert names == {"host-3"}
@@ -150,7 +127,7 @@ def test_every_request_names_its_model_for_load_balancers(hosts: list[FakeHost])
         single.embed("hi", model="all-minilm")
     headers: Counter[str] = Counter()
     for host in hosts:
-        headers.update(stats(host)["model_headers"])
+        headers.update(host.stats()["model_headers"])
     assert headers == {"llama3.2": 1, "all-minilm": 1}
 
 
@@ -173,32 +150,32 @@ def test_a_stopped_host_is_skipped_and_gets_traffic_again_once_it_is_back(hosts:
 @pytest.mark.parametrize("status", [503, 502, 504])
 def test_a_busy_host_sends_the_request_to_the_next_one(hosts: list[FakeHost], status: int) -> None:
     for host in hosts:
-        reset(host, models=MODELS, loaded=["llama3.2"] if host is hosts[0] else [])
-    arm(hosts[0], path="/api/chat", status=status, count=1)
+        host.reset(models=MODELS, loaded=["llama3.2"] if host is hosts[0] else [])
+    hosts[0].arm(path="/api/chat", status=status, count=1)
     with pool_of(hosts, retries=0) as provider:
         assert who(provider.chat("busy?", model="llama3.2"), "busy?") in {"host-2", "host-3"}
         assert who(provider.chat("again", model="llama3.2"), "again") == "host-1"  # still in rotation
-    assert chats(hosts[0]) == 2
+    assert hosts[0].requests("/api/chat") == 2
 
 
 def test_model_not_found_on_a_host_that_listed_it_goes_to_another(hosts: list[FakeHost]) -> None:
     for host in hosts:
-        reset(host, models=MODELS, loaded=["llama3.2"] if host is hosts[0] else [])
-    arm(hosts[0], path="/api/chat", status=404, error="model 'llama3.2' not found", count=1)
+        host.reset(models=MODELS, loaded=["llama3.2"] if host is hosts[0] else [])
+    hosts[0].arm(path="/api/chat", status=404, error="model 'llama3.2' not found", count=1)
     with pool_of(hosts, retries=0) as provider:
         assert who(provider.chat("where?", model="llama3.2"), "where?") in {"host-2", "host-3"}
 
 
 def test_a_stream_cut_after_its_first_chunk_is_never_sent_elsewhere(hosts: list[FakeHost]) -> None:
     for host in hosts:
-        arm(host, path="/api/chat", drop_after=1, count=1)
+        host.arm(path="/api/chat", drop_after=1, count=1)
     with pool_of(hosts) as provider:
         stream = provider.chat("cut", model="llama3.2", stream=True)
         first = next(stream)
         with pytest.raises(IncompleteStreamError):
             list(stream)
     assert first.message.content
-    assert sum(chats(host) for host in hosts) == 1
+    assert sum(host.requests("/api/chat") for host in hosts) == 1
 
 
 async def test_async_failover_past_a_stopped_host(hosts: list[FakeHost]) -> None:
@@ -220,7 +197,9 @@ def test_a_model_no_host_has_is_model_not_found(hosts: list[FakeHost]) -> None:
         provider.chat("hi", model="mistral")
     assert caught.value.model == "mistral"
     assert all(host.url in str(caught.value) for host in hosts)
-    assert sum(chats(host) for host in hosts) == 1  # no list names it: one server says so for all
+    assert (
+        sum(host.requests("/api/chat") for host in hosts) == 1
+    )  # no list names it: one server says so for all
 
 
 # -- per-host concurrency ----------------------------------------------------------------------------------
@@ -235,7 +214,7 @@ def slow_fakes() -> Iterator[list[FakeHost]]:
 
 def test_max_in_flight_per_host_keeps_requests_waiting_client_side(slow_fakes: list[FakeHost]) -> None:
     for host in slow_fakes:
-        reset(host)
+        host.fresh()
     start = threading.Barrier(6)
     with pool_of(slow_fakes, max_in_flight_per_host=1) as provider:
 
@@ -246,12 +225,12 @@ def test_max_in_flight_per_host_keeps_requests_waiting_client_side(slow_fakes: l
         with ThreadPoolExecutor(6) as workers:
             names = list(workers.map(ask, range(6)))
     assert Counter(names) == {"slow-1": 3, "slow-2": 3}
-    assert [stats(host)["max_active"] for host in slow_fakes] == [1, 1]
+    assert [host.stats()["max_active"] for host in slow_fakes] == [1, 1]
 
 
 def test_a_request_that_finds_no_free_slot_in_time_says_so(slow_fakes: list[FakeHost]) -> None:
     for host in slow_fakes:
-        reset(host)
+        host.fresh()
     start = threading.Barrier(6)
     with pool_of(slow_fakes, max_in_flight_per_host=1, first_chunk_timeout=0.25) as provider:
 
@@ -279,7 +258,7 @@ def test_a_batch_of_embeddings_is_split_across_the_hosts_in_order(hosts: list[Fa
     with pool_of(hosts, embed_batch_size=256) as provider:
         vectors = provider.embed(texts, model="all-minilm")
     assert vectors == [vector_of(text) for text in texts]
-    assert [stats(host)["requests"].get("/api/embed", 0) for host in hosts] == [1, 1, 1]
+    assert [host.requests("/api/embed") for host in hosts] == [1, 1, 1]
 
 
 async def test_async_embeddings_use_every_host_at_once(hosts: list[FakeHost]) -> None:
@@ -287,11 +266,11 @@ async def test_async_embeddings_use_every_host_at_once(hosts: list[FakeHost]) ->
     async with AsyncOllamaProvider(hosts=[h.url for h in hosts], embed_batch_size=4, **FAST) as provider:
         vectors = await provider.embed(texts, model="all-minilm")
     assert vectors == [vector_of(text) for text in texts]
-    assert all(stats(host)["requests"].get("/api/embed", 0) >= 2 for host in hosts)
+    assert all(host.requests("/api/embed") >= 2 for host in hosts)
 
 
 def test_list_models_merges_the_hosts_and_says_which_has_what(hosts: list[FakeHost]) -> None:
-    reset(hosts[0], models=["llama3.2", "qwen2.5:7b"], loaded=["qwen2.5:7b"])
+    hosts[0].reset(models=["llama3.2", "qwen2.5:7b"], loaded=["qwen2.5:7b"])
     with pool_of(hosts) as provider:
         installed = {model.name: model.hosts for model in provider.list_models()}
         running = {model.name: model.hosts for model in provider.list_running()}
@@ -310,11 +289,11 @@ def test_pull_acts_on_every_host_unless_one_is_named(hosts: list[FakeHost]) -> N
         assert who(provider.chat("one host", model="phi3"), "one host") == "host-2"
         with pytest.raises(InvalidRequestError, match="not one of this provider's hosts"):
             provider.pull_model("phi3", host="elsewhere:11434")
-    assert [stats(h)["requests"].get("/api/pull", 0) for h in hosts] == [1, 2, 1]
+    assert [h.requests("/api/pull") for h in hosts] == [1, 2, 1]
 
 
 def test_copy_and_delete_act_on_every_host_that_has_the_model(hosts: list[FakeHost]) -> None:
-    reset(hosts[2], models=["all-minilm"])
+    hosts[2].reset(models=["all-minilm"])
     with pool_of(hosts) as provider:
         provider.copy_model("llama3.2", "llama-copy")
         assert {m.name: m.hosts for m in provider.list_models()}["llama-copy"] == [h.url for h in hosts[:2]]

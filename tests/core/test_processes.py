@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-import httpx
 import pytest
 
 from ollama_provider import AsyncOllamaProvider, OllamaProvider
@@ -39,17 +38,9 @@ def second() -> Iterator[FakeHost]:
     host.stop()
 
 
-def stats(host: FakeHost) -> dict[str, Any]:
-    return dict(httpx.get(host.url + "/_fake/stats").json())
-
-
 def connections(host: FakeHost) -> int:
     # The stats request opens a connection of its own: leave it out.
-    return int(stats(host)["connections"]) - 1
-
-
-def reset(host: FakeHost) -> None:
-    httpx.post(host.url + "/_fake/reset", json={}).raise_for_status()
+    return int(host.stats()["connections"]) - 1
 
 
 def answer_of(provider: OllamaProvider, question: str) -> str:
@@ -98,7 +89,7 @@ def assert_each_got_its_own_answer(answers: list[tuple[str, str]], name: str = "
 
 # -- fork ---------------------------------------------------------------------------------------------------
 def test_forked_children_never_use_the_parents_connection(fake: FakeHost) -> None:
-    reset(fake)
+    fake.reset()
     with OllamaProvider(fake.url) as provider:
         assert answer_of(provider, "parent") == "box says: parent"  # a pooled keep-alive connection
         parent_client = provider._transport._slot.current
@@ -110,7 +101,7 @@ def test_forked_children_never_use_the_parents_connection(fake: FakeHost) -> Non
 
 
 def test_forked_children_of_an_async_provider_open_their_own_connections(fake: FakeHost) -> None:
-    reset(fake)
+    fake.reset()
     provider = AsyncOllamaProvider(fake.url)
     loop = asyncio.new_event_loop()  # left open: its client keeps a pooled connection while children fork
     try:

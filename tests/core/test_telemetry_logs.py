@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from ollama_provider import OllamaProvider
@@ -43,7 +42,7 @@ def no_conversation(caplog: pytest.LogCaptureFixture) -> None:
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[list[FakeHost]]:
-    hosts = [FakeHost.start(name=f"host-{i}", models=["llama3.2"]) for i in (1, 2)]
+    hosts = FakeHost.start_many(2, models=["llama3.2"])
     yield hosts
     for host in hosts:
         host.stop()
@@ -53,7 +52,7 @@ def test_a_retry_is_a_warning_naming_the_host_the_attempt_and_the_reason(
     logs: pytest.LogCaptureFixture,
 ) -> None:
     with FakeOllama(models=["llama3.2"]) as fake, OllamaProvider(fake.url, **FAST) as provider:
-        httpx.post(fake.url + "/_fake/faults", json={"path": "/api/chat", "status": 503, "count": 2})
+        fake.arm(path="/api/chat", status=503, count=2)
         provider.chat(PROMPT, model="llama3.2")
     retries = ours(logs)
     assert [r.levelno for r in retries] == [logging.WARNING, logging.WARNING]
@@ -82,7 +81,7 @@ def test_a_pool_logs_failovers_ejections_and_the_return_of_a_host(
     fakes: list[FakeHost], logs: pytest.LogCaptureFixture
 ) -> None:
     first, second = fakes
-    httpx.post(first.url + "/_fake/faults", json={"path": "/api/chat", "status": 503, "count": 1})
+    first.arm(path="/api/chat", status=503, count=1)
     with OllamaProvider(hosts=[h.url for h in fakes], **FAST) as provider:
         provider.chat(PROMPT, model="llama3.2")  # host-1 is busy: to host-2
         (failover,) = ours(logs)

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
@@ -46,7 +45,7 @@ def fake() -> Iterator[FakeOllama]:
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[list[FakeHost]]:
-    hosts = [FakeHost.start(name=f"host-{i}", models=["llama3.2", "all-minilm"]) for i in (1, 2)]
+    hosts = FakeHost.start_many(2, models=["llama3.2", "all-minilm"])
     yield hosts
     for host in hosts:
         host.stop()
@@ -54,9 +53,7 @@ def fakes() -> Iterator[list[FakeHost]]:
 
 @pytest.fixture
 def pool_hosts(fakes: list[FakeHost]) -> list[FakeHost]:
-    for host in fakes:
-        httpx.post(host.url + "/_fake/reset", json={}).raise_for_status()
-    return fakes
+    return [host.fresh() for host in fakes]
 
 
 def only(spans: list[ReadableSpan]) -> ReadableSpan:
@@ -155,7 +152,7 @@ def test_prompts_and_completions_are_recorded_only_when_the_user_opts_in(
 
 
 def test_a_retried_request_has_one_span_with_a_retry_event(otel: Telemetry, fake: FakeOllama) -> None:
-    httpx.post(fake.url + "/_fake/faults", json={"path": "/api/chat", "status": 503, "count": 1})
+    fake.arm(path="/api/chat", status=503, count=1)
     with OllamaProvider(fake.url, **FAST) as provider:
         provider.chat("again", model="llama3.2")
     span = only(otel.spans("chat llama3.2"))
@@ -209,7 +206,7 @@ def test_a_failover_across_pooled_hosts_is_an_event_and_the_span_names_the_host_
     otel: Telemetry, pool_hosts: list[FakeHost]
 ) -> None:
     first, second = pool_hosts
-    httpx.post(first.url + "/_fake/faults", json={"path": "/api/chat", "status": 503, "count": 1})
+    first.arm(path="/api/chat", status=503, count=1)
     with OllamaProvider(hosts=[h.url for h in pool_hosts], **FAST) as provider:
         answer = provider.chat("who?", model="llama3.2", stream=True)
         said = "".join(chunk.message.content for chunk in answer)
@@ -252,7 +249,7 @@ def test_an_embed_batch_across_hosts_is_one_span_per_request_under_the_callers_s
 
 def test_an_async_pool_reports_its_failover_too(otel: Telemetry, pool_hosts: list[FakeHost]) -> None:
     first, second = pool_hosts
-    httpx.post(first.url + "/_fake/faults", json={"path": "/api/chat", "status": 503, "count": 1})
+    first.arm(path="/api/chat", status=503, count=1)
 
     async def chat() -> str:
         async with AsyncOllamaProvider(hosts=[h.url for h in pool_hosts], **FAST) as provider:

@@ -19,12 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import ollama
 import pytest
 
 from ollama_provider import IncompleteStreamError, OllamaProvider, ServerBusyError
-from ollama_provider.fake_server import FakeHost, vector_of
+from ollama_provider.fake_server import FakeHost, answered_by, vector_of
 
 from .nginx_server import NginxServer, find_nginx, free_port, self_signed_certificate
 
@@ -43,10 +42,7 @@ CHUNK_INTERVAL = 0.15  # seconds a fake waits after each streamed piece
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[list[FakeHost]]:
-    hosts = [
-        FakeHost.start(name=f"box-{i}", models=MODELS, chunks=CHUNKS, chunk_interval=CHUNK_INTERVAL)
-        for i in (1, 2, 3)
-    ]
+    hosts = FakeHost.start_many(3, prefix="box", models=MODELS, chunks=CHUNKS, chunk_interval=CHUNK_INTERVAL)
     yield hosts
     for host in hosts:
         host.stop()
@@ -54,11 +50,7 @@ def fakes() -> Iterator[list[FakeHost]]:
 
 @pytest.fixture
 def boxes(fakes: list[FakeHost]) -> list[FakeHost]:
-    for host in fakes:
-        if host.process.poll() is not None:  # a test stopped it
-            host.restart()
-        reset(host)
-    return fakes
+    return [host.fresh() for host in fakes]
 
 
 @pytest.fixture(scope="module")
@@ -89,35 +81,13 @@ def fresh_nginx(tmp_path_factory: pytest.TempPathFactory, boxes: list[FakeHost])
     server.stop()
 
 
-def reset(host: FakeHost, **models: list[str]) -> None:
-    httpx.post(host.url + "/_fake/reset", json=models).raise_for_status()
-
-
-def arm(host: FakeHost, **fault: Any) -> None:
-    httpx.post(host.url + "/_fake/faults", json=fault).raise_for_status()
-
-
-def stats(host: FakeHost) -> dict[str, Any]:
-    return dict(httpx.get(host.url + "/_fake/stats").json())
-
-
-def chats(host: FakeHost) -> int:
-    return int(stats(host)["requests"].get("/api/chat", 0))
-
-
 def by_name(boxes: list[FakeHost], name: str) -> FakeHost:
     return next(host for host in boxes if host.options["name"] == name)
 
 
-def who(content: str, question: str) -> str:
-    name, _, said = content.partition(" says: ")
-    assert said == question, f"{name} answered {said!r} to {question!r}"
-    return name
-
-
 def ask(provider: OllamaProvider, question: str, model: str = "llama3.2") -> str:
     """The name of the box that answered ``question`` (checking it answered that question)."""
-    return who(provider.chat(question, model=model).message.content, question)
+    return answered_by(provider.chat(question, model=model).message.content, question)
 
 
 def through(server: NginxServer, **settings: Any) -> OllamaProvider:
@@ -146,7 +116,7 @@ def test_a_stream_arrives_chunk_by_chunk_not_buffered(
             arrivals.append(time.monotonic())
             pieces.append(chunk.message.content)
     assert chunk.done and chunk.usage is not None
-    who("".join(pieces), "stream me")
+    answered_by("".join(pieces), "stream me")
     written = len(pieces) - 1  # content pieces; the fake sleeps CHUNK_INTERVAL after each
     assert written >= 3
     # The box writes its last piece no earlier than `written` intervals after the request was sent:
@@ -166,10 +136,10 @@ def test_the_official_ollama_client_streams_through_nginx_too(
         arrivals.append(time.monotonic())
         pieces.append(part.message.content or "")
     assert part.done
-    name = who("".join(pieces), "hi")
+    name = answered_by("".join(pieces), "hi")
     assert arrivals[0] - sent < (len(pieces) - 1) * CHUNK_INTERVAL
     # The header set on the client gives it the same model affinity as ours.
-    assert stats(by_name(boxes, name))["model_headers"] == {"mistral": 1}
+    assert by_name(boxes, name).stats()["model_headers"] == {"mistral": 1}
 
 
 # -- model affinity ------------------------------------------------------------------------------------
@@ -182,7 +152,7 @@ def test_every_request_for_one_model_reaches_the_same_box(nginx: NginxServer, bo
     for host in boxes:
         served = {model for model, names in homes.items() if names == {host.options["name"]}}
         # 2 chats and 1 embedding per model it is home for, none for the others
-        assert stats(host)["model_headers"] == dict.fromkeys(served, 3)
+        assert host.stats()["model_headers"] == dict.fromkeys(served, 3)
     assert len({name for names in homes.values() for name in names}) >= 2, "12 models on one box"
 
 
@@ -192,7 +162,7 @@ def test_requests_naming_no_model_are_spread_over_the_boxes(
     with through(nginx) as provider:
         for _ in range(15):
             provider.version()
-    served = [stats(host)["requests"].get("/api/version", 0) for host in boxes]
+    served = [host.requests("/api/version") for host in boxes]
     assert sum(served) == 15
     assert sum(1 for count in served if count) >= 2, served  # an empty hash key: round-robin
 
@@ -200,10 +170,10 @@ def test_requests_naming_no_model_are_spread_over_the_boxes(
 def test_connections_to_a_box_are_kept_alive(nginx: NginxServer, boxes: list[FakeHost]) -> None:
     with through(nginx) as provider:
         home = by_name(boxes, ask(provider, "first"))
-        before = stats(home)["connections"]
+        before = home.stats()["connections"]
         for i in range(9):
             ask(provider, f"again {i}")
-    after = stats(home)
+    after = home.stats()
     assert after["requests"]["/api/chat"] == 10
     # TCP connections the box accepted: the only one since `before` is this stats request's own.
     assert after["connections"] == before + 1
@@ -229,11 +199,11 @@ def test_a_busy_box_passes_the_request_to_another(
 ) -> None:
     with through(fresh_nginx) as provider:
         home = by_name(boxes, ask(provider, "where?"))
-        arm(home, path="/api/chat", status=status)
+        home.arm(path="/api/chat", status=status)
         other = ask(provider, "busy?")
         assert ask(provider, "and now?") == home.options["name"]  # one busy answer does not eject it
     assert other != home.options["name"]
-    assert chats(home) == 3  # it was asked, answered `status`, and nginx tried the next box
+    assert home.requests("/api/chat") == 3  # it was asked, answered `status`, and nginx tried the next box
     assert f"upstream_status={status}, 200 " in "\n".join(fresh_nginx.log_lines())
 
 
@@ -242,23 +212,23 @@ def test_a_box_without_the_model_passes_the_request_to_one_with_it(
 ) -> None:
     with through(fresh_nginx) as provider:
         home = by_name(boxes, ask(provider, "where?", "gemma3"))
-        reset(home, models=["llama3.2"])
+        home.reset(models=["llama3.2"])
         assert ask(provider, "still there?", "gemma3") != home.options["name"]
-    assert stats(home)["requests"]["/api/chat"] == 1  # asked once, answered 404
+    assert home.stats()["requests"]["/api/chat"] == 1  # asked once, answered 404
 
 
 def test_a_stream_cut_after_its_first_chunk_is_not_sent_elsewhere(
     fresh_nginx: NginxServer, boxes: list[FakeHost]
 ) -> None:
     for host in boxes:
-        arm(host, path="/api/chat", drop_after=1)
+        host.arm(path="/api/chat", drop_after=1)
     with through(fresh_nginx, retries=3) as provider:
         stream = provider.chat("cut", model="llama3.2", stream=True)
         first = next(stream)
         with pytest.raises(IncompleteStreamError):
             list(stream)
     assert first.message.content
-    assert Counter(chats(host) for host in boxes) == {1: 1, 0: 2}
+    assert Counter(host.requests("/api/chat") for host in boxes) == {1: 1, 0: 2}
 
 
 def test_every_box_down_is_a_busy_error_from_nginx(tmp_path: Path) -> None:
@@ -282,6 +252,6 @@ def test_a_stopped_box_is_skipped_and_its_models_move_to_one_other_box(
         home.stop()
         stand_ins = {ask(provider, f"q{i}") for i in range(5)}
         stream = provider.chat("streamed", model="llama3.2", stream=True)
-        streamed = who("".join(chunk.message.content for chunk in stream), "streamed")
+        streamed = answered_by("".join(chunk.message.content for chunk in stream), "streamed")
     assert len(stand_ins) == 1 and home.options["name"] not in stand_ins  # the next box on the ring
     assert streamed in stand_ins

@@ -85,7 +85,9 @@ async def test_a_multi_step_tool_loop_ends_in_the_final_answer(asynchronous: boo
     llm, fake = scripted_chat(
         [
             calls(("get_weather", {"city": "Paris"})),
-            Message("assistant", "", tool_calls=[tool_call("get_weather", {"city": "Tokyo"}, id="call_tokyo")]),
+            Message(
+                "assistant", "", tool_calls=[tool_call("get_weather", {"city": "Tokyo"}, id="call_tokyo")]
+            ),
             "Sunny in Paris and in Tokyo.",
         ]
     )
@@ -103,7 +105,12 @@ async def test_a_multi_step_tool_loop_ends_in_the_final_answer(asynchronous: boo
     assert all(r["tools"][0]["function"]["name"] == "get_weather" for r in fake.requests)
     assert tool_messages(fake.requests[2]) == [
         {"role": "tool", "content": "sunny in Paris", "tool_name": "get_weather", "tool_call_id": "call_0"},
-        {"role": "tool", "content": "sunny in Tokyo", "tool_name": "get_weather", "tool_call_id": "call_tokyo"},
+        {
+            "role": "tool",
+            "content": "sunny in Tokyo",
+            "tool_name": "get_weather",
+            "tool_call_id": "call_tokyo",
+        },
     ]
     assistant_turn = fake.requests[1]["messages"][1]
     assert assistant_turn["tool_calls"][0]["function"]["arguments"] == {"city": "Paris"}
@@ -244,13 +251,18 @@ async def test_tool_strategy_returns_the_structured_response(asynchronous: bool)
     assert result["structured_response"] == Weather(city="Paris", sky="sunny")
     # ToolStrategy forces a call on every step ("any"): the real tool or the answer's schema.
     for request in fake.requests:
-        assert [o["properties"]["name"]["enum"] for o in request["format"]["anyOf"]] == [["get_weather"], ["Weather"]]
+        assert [o["properties"]["name"]["enum"] for o in request["format"]["anyOf"]] == [
+            ["get_weather"],
+            ["Weather"],
+        ]
 
 
 @MODES
 async def test_provider_strategy_sends_the_schema_as_format(asynchronous: bool) -> None:
     # ProviderStrategy binds an OpenAI-style response_format; the adapter sends its schema as format.
-    llm, fake = scripted_chat([calls(("get_weather", {"city": "Paris"})), '{"city": "Paris", "sky": "sunny"}'])
+    llm, fake = scripted_chat(
+        [calls(("get_weather", {"city": "Paris"})), '{"city": "Paris", "sky": "sunny"}']
+    )
     agent = create_agent(llm, [get_weather], response_format=ProviderStrategy(Weather))
     result = await run(agent, user("Weather in Paris?"), asynchronous)
 
@@ -276,7 +288,9 @@ def _script() -> list[str | Message]:
 def _check_streamed(tokens: list[tuple[AIMessageChunk, dict[str, Any]]], fake: ScriptedProvider) -> None:
     model_chunks = [chunk for chunk, meta in tokens if meta["langgraph_node"] == "model"]
     streamed_calls = [c for chunk in model_chunks for c in chunk.tool_call_chunks]
-    assert [(c["name"], json.loads(c["args"] or "{}")) for c in streamed_calls] == [("get_weather", {"city": "Paris"})]
+    assert [(c["name"], json.loads(c["args"] or "{}")) for c in streamed_calls] == [
+        ("get_weather", {"city": "Paris"})
+    ]
     text = "".join(str(chunk.content) for chunk in model_chunks)
     assert text == "It is sunny in Paris today."
     assert sum(1 for chunk in model_chunks if chunk.content) > 1  # token by token, not one piece
@@ -370,7 +384,9 @@ class FirstStepOnTheToolsModel(AgentMiddleware):
     def _adjust(self, request: ModelRequest) -> ModelRequest:
         if any(isinstance(m, ToolMessage) for m in request.messages):
             return request.override(model_settings={"stream": False})
-        return request.override(model=self.tools_model, model_settings={"stream": False, "format": ONE_CALL_FORMAT})
+        return request.override(
+            model=self.tools_model, model_settings={"stream": False, "format": ONE_CALL_FORMAT}
+        )
 
     def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], Any]) -> Any:
         return handler(self._adjust(request))
@@ -397,7 +413,9 @@ async def test_create_agent_replays_the_recorded_round_trip(asynchronous: bool) 
     agent = create_agent(
         ChatOllama(model="smollm2:135m", num_predict=40, **settings),
         [recorded_weather],
-        middleware=[FirstStepOnTheToolsModel(ChatOllama(model="smollm2-tools:135m", num_predict=60, **settings))],
+        middleware=[
+            FirstStepOnTheToolsModel(ChatOllama(model="smollm2-tools:135m", num_predict=60, **settings))
+        ],
     )
     result = await run(agent, user("What is the weather in Paris?"), asynchronous)
 

@@ -118,7 +118,10 @@ SCHEMA = Weather.model_json_schema()
 @pytest.mark.parametrize(
     ("response_format", "sent"),
     [
-        ({"type": "json_schema", "json_schema": {"name": "Weather", "schema": SCHEMA, "strict": True}}, SCHEMA),
+        (
+            {"type": "json_schema", "json_schema": {"name": "Weather", "schema": SCHEMA, "strict": True}},
+            SCHEMA,
+        ),
         ({"type": "json_object"}, "json"),
     ],
 )

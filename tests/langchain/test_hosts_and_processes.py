@@ -15,21 +15,20 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-import httpx
 import pytest
 from langchain_core.load import dumpd
 from langchain_ollama_provider import ChatOllama, OllamaEmbeddings, OllamaLLM
 from langchain_ollama_provider._connection import split_hosts
 
 from ollama_provider import InvalidRequestError
-from ollama_provider.fake_server import FakeHost, vector_of
+from ollama_provider.fake_server import FakeHost, answered_by, vector_of
 
 MODELS = ["llama3.2", "all-minilm"]
 
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[list[FakeHost]]:
-    hosts = [FakeHost.start(name=f"lc-{i}", models=MODELS) for i in (1, 2)]
+    hosts = FakeHost.start_many(2, prefix="lc", models=MODELS)
     yield hosts
     for host in hosts:
         host.stop()
@@ -37,19 +36,7 @@ def fakes() -> Iterator[list[FakeHost]]:
 
 @pytest.fixture
 def urls(fakes: list[FakeHost]) -> list[str]:
-    for host in fakes:
-        httpx.post(host.url + "/_fake/reset", json={}).raise_for_status()
-    return [host.url for host in fakes]
-
-
-def requests_to(url: str, path: str) -> int:
-    return int(httpx.get(url + "/_fake/stats").json()["requests"].get(path, 0))
-
-
-def speaker(text: str, question: str) -> str:
-    name, _, said = text.partition(" says: ")
-    assert said == question, f"{name} answered {said!r} to {question!r}"
-    return name
+    return [host.fresh().url for host in fakes]
 
 
 # -- several hosts -------------------------------------------------------------------------------------
@@ -57,7 +44,7 @@ def speaker(text: str, question: str) -> str:
 def test_chat_model_spreads_over_the_hosts_of_base_url(urls: list[str], form: str) -> None:
     base_url: Any = ",".join(urls) if form == "comma" else urls
     llm = ChatOllama(model="llama3.2", base_url=base_url)
-    names = {speaker(str(llm.invoke(f"q{i}").content), f"q{i}") for i in range(4)}
+    names = {answered_by(str(llm.invoke(f"q{i}").content), f"q{i}") for i in range(4)}
     assert names == {"lc-1", "lc-2"}
     assert llm.host == ",".join(urls)
 
@@ -66,15 +53,15 @@ async def test_async_chat_and_streaming_over_several_hosts(urls: list[str]) -> N
     llm = ChatOllama(model="llama3.2", base_url=",".join(urls))
     answer = await llm.ainvoke("async")
     text = "".join([str(chunk.content) async for chunk in llm.astream("streamed")])
-    assert speaker(str(answer.content), "async") in {"lc-1", "lc-2"}
-    assert speaker(text, "streamed") in {"lc-1", "lc-2"}
+    assert answered_by(str(answer.content), "async") in {"lc-1", "lc-2"}
+    assert answered_by(text, "streamed") in {"lc-1", "lc-2"}
 
 
-def test_embeddings_split_a_batch_across_the_hosts_in_order(urls: list[str]) -> None:
+def test_embeddings_split_a_batch_across_the_hosts_in_order(urls: list[str], fakes: list[FakeHost]) -> None:
     texts = [f"document {i}" for i in range(40)]
     vectors = OllamaEmbeddings(model="all-minilm", base_url=urls).embed_documents(texts)
     assert vectors == [vector_of(text) for text in texts]
-    assert all(requests_to(url, "/api/embed") >= 1 for url in urls)
+    assert all(host.requests("/api/embed") >= 1 for host in fakes)
 
 
 def test_credentials_in_the_hosts_become_one_header_and_never_reach_serialisation(urls: list[str]) -> None:
@@ -118,7 +105,7 @@ def test_used_models_pickle_and_copy_without_warnings(
                     assert clone.embed_query("copy") == vector_of("copy")
                 else:
                     text = clone.invoke("copy")
-                    speaker(str(getattr(text, "content", text)), "copy")
+                    answered_by(str(getattr(text, "content", text)), "copy")
     assert caplog.records == []
 
 

@@ -24,7 +24,10 @@ def answer(text: str, tool_calls: list[dict[str, object]] | None = None) -> list
 
 @pytest.mark.parametrize(
     "parser",
-    [StrictPydanticToolsParser(tools=[Person], first_tool_only=True), StrictKeyToolsParser(key_name="Person", first_tool_only=True)],
+    [
+        StrictPydanticToolsParser(tools=[Person], first_tool_only=True),
+        StrictKeyToolsParser(key_name="Person", first_tool_only=True),
+    ],
 )
 def test_a_missing_tool_call_raises_with_the_models_text(parser: object) -> None:
     with pytest.raises(OutputParserException, match="no tool call; it answered: 'I like cake'"):
@@ -34,8 +37,12 @@ def test_a_missing_tool_call_raises_with_the_models_text(parser: object) -> None
 
 def test_a_present_tool_call_is_parsed() -> None:
     call = {"name": "Person", "args": {"name": "Ada"}, "id": "call_1"}
-    assert StrictPydanticToolsParser(tools=[Person], first_tool_only=True).parse_result(answer("", [call])) == Person(name="Ada")
-    assert StrictKeyToolsParser(key_name="Person", first_tool_only=True).parse_result(answer("", [call])) == {"name": "Ada"}
+    assert StrictPydanticToolsParser(tools=[Person], first_tool_only=True).parse_result(
+        answer("", [call])
+    ) == Person(name="Ada")
+    assert StrictKeyToolsParser(key_name="Person", first_tool_only=True).parse_result(answer("", [call])) == {
+        "name": "Ada"
+    }
 
 
 def test_json_must_be_an_object() -> None:

@@ -99,7 +99,9 @@ async def test_function_agent_runs_a_tool_loop_to_the_final_answer(streaming: bo
     llm, fake = scripted_llm(
         [
             calls(("get_weather", {"city": "Paris"})),
-            Message("assistant", "", tool_calls=[tool_call("get_weather", {"city": "Tokyo"}, id="call_tokyo")]),
+            Message(
+                "assistant", "", tool_calls=[tool_call("get_weather", {"city": "Tokyo"}, id="call_tokyo")]
+            ),
             "Sunny in Paris and in Tokyo.",
         ]
     )
@@ -115,7 +117,12 @@ async def test_function_agent_runs_a_tool_loop_to_the_final_answer(streaming: bo
     assert len(fake.requests) == 3 and all(r["stream"] is streaming for r in fake.requests)
     assert tool_messages(fake.requests[2]) == [
         {"role": "tool", "content": "sunny in Paris", "tool_name": "get_weather", "tool_call_id": "call_0"},
-        {"role": "tool", "content": "sunny in Tokyo", "tool_name": "get_weather", "tool_call_id": "call_tokyo"},
+        {
+            "role": "tool",
+            "content": "sunny in Tokyo",
+            "tool_name": "get_weather",
+            "tool_call_id": "call_tokyo",
+        },
     ]
 
 
@@ -131,7 +138,9 @@ def test_function_agent_from_sync_code() -> None:
 
 @STREAMING
 async def test_function_agent_runs_parallel_tool_calls(streaming: bool) -> None:
-    llm, fake = scripted_llm([calls(("get_weather", {"city": "Paris"}), ("get_time", {"city": "Tokyo"})), "Done."])
+    llm, fake = scripted_llm(
+        [calls(("get_weather", {"city": "Paris"}), ("get_time", {"city": "Tokyo"})), "Done."]
+    )
     agent = FunctionAgent(tools=[WEATHER, TIME], llm=llm, streaming=streaming)
     result, _ = await run_collecting(agent, QUESTION)
 
@@ -176,7 +185,9 @@ async def test_function_agent_streams_the_answer_token_by_token(streaming: bool)
 @STREAMING
 async def test_initial_tool_choice_forces_the_first_step(streaming: bool) -> None:
     llm, fake = scripted_llm([calls(("get_weather", {"city": "Paris"})), "Sunny."])
-    agent = FunctionAgent(tools=[WEATHER, TIME], llm=llm, initial_tool_choice="get_weather", streaming=streaming)
+    agent = FunctionAgent(
+        tools=[WEATHER, TIME], llm=llm, initial_tool_choice="get_weather", streaming=streaming
+    )
     result, _ = await run_collecting(agent, "Weather in Paris?")
 
     first, second = fake.requests
@@ -297,7 +308,11 @@ async def test_agent_workflow_hands_off_then_answers() -> None:
     result, events = await run_collecting(workflow, "Weather in Paris?")
 
     assert str(result) == "Sunny in Paris."
-    assert [o.current_agent_name for o in events if isinstance(o, AgentOutput)] == ["concierge", "weather", "weather"]
+    assert [o.current_agent_name for o in events if isinstance(o, AgentOutput)] == [
+        "concierge",
+        "weather",
+        "weather",
+    ]
     offered = [[t["function"]["name"] for t in r["tools"]] for r in fake.requests]
     assert offered == [["get_time", "handoff"], ["get_weather", "handoff"], ["get_weather", "handoff"]]
     assert tool_messages(fake.requests[2])[-1]["content"] == "sunny in Paris"
@@ -330,8 +345,12 @@ async def test_a_model_that_answers_in_text_ends_the_run_in_one_step() -> None:
         _weather_at, name="get_weather", description="Get the weather at a location.", fn_schema=_Location
     )
     url = "http://recorded.invalid:11434"  # vcrpy answers; nothing listens there
-    llm = Ollama(model="smollm2:135m", base_url=url, context_window=8192, is_function_calling_model=True, retries=0)
-    result, events = await run_collecting(FunctionAgent(tools=[tool], llm=llm), "What is the weather in San Francisco, CA?")
+    llm = Ollama(
+        model="smollm2:135m", base_url=url, context_window=8192, is_function_calling_model=True, retries=0
+    )
+    result, events = await run_collecting(
+        FunctionAgent(tools=[tool], llm=llm), "What is the weather in San Francisco, CA?"
+    )
 
     assert not [e for e in events if isinstance(e, ToolCallResult)]
     streamed = "".join(e.delta for e in events if isinstance(e, AgentStream))

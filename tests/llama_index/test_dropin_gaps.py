@@ -25,7 +25,9 @@ MODEL = "all-minilm:latest"
 
 def scripted_embedding(**settings: Any) -> tuple[OllamaEmbedding, ScriptedProvider]:
     fake = ScriptedProvider(models=[MODEL], dimensions=16)
-    return OllamaEmbedding(model_name=MODEL, provider=fake, async_provider=fake.asynchronous(), **settings), fake
+    return OllamaEmbedding(
+        model_name=MODEL, provider=fake, async_provider=fake.asynchronous(), **settings
+    ), fake
 
 
 # -- construction ---------------------------------------------------------------------------------
@@ -107,7 +109,10 @@ def test_query_and_text_methods_go_through_the_general_ones() -> None:
     with patch.object(OllamaEmbedding, "get_general_text_embedding", return_value=[0.5]) as one:
         assert embed.get_query_embedding("  What is Ollama? ") == [0.5]
         assert embed.get_text_embedding("Ollama runs models.") == [0.5]
-    assert [call.args[0] for call in one.call_args_list] == ["query: What is Ollama?", "passage: Ollama runs models."]
+    assert [call.args[0] for call in one.call_args_list] == [
+        "query: What is Ollama?",
+        "passage: Ollama runs models.",
+    ]
     with patch.object(OllamaEmbedding, "get_general_text_embeddings", return_value=[[1.0], [2.0]]) as many:
         assert embed.get_text_embedding_batch(["a", "b"]) == [[1.0], [2.0]]
     many.assert_called_once_with(["passage: a", "passage: b"])

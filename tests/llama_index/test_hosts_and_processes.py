@@ -16,20 +16,19 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-import httpx
 import pytest
 from llama_index.core.llms import ChatMessage
 from llama_index.embeddings.ollama_provider import OllamaEmbedding
 from llama_index.llms.ollama_provider import Ollama
 
-from ollama_provider.fake_server import FakeHost, vector_of
+from ollama_provider.fake_server import FakeHost, answered_by, vector_of
 
 MODELS = ["llama3.2", "all-minilm"]
 
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[list[FakeHost]]:
-    hosts = [FakeHost.start(name=f"li-{i}", models=MODELS) for i in (1, 2)]
+    hosts = FakeHost.start_many(2, prefix="li", models=MODELS)
     yield hosts
     for host in hosts:
         host.stop()
@@ -37,27 +36,15 @@ def fakes() -> Iterator[list[FakeHost]]:
 
 @pytest.fixture
 def urls(fakes: list[FakeHost]) -> list[str]:
-    for host in fakes:
-        httpx.post(host.url + "/_fake/reset", json={}).raise_for_status()
-    return [host.url for host in fakes]
-
-
-def requests_to(url: str, path: str) -> int:
-    return int(httpx.get(url + "/_fake/stats").json()["requests"].get(path, 0))
-
-
-def speaker(text: str, question: str) -> str:
-    name, _, said = text.partition(" says: ")
-    assert said == question, f"{name} answered {said!r} to {question!r}"
-    return name
+    return [host.fresh().url for host in fakes]
 
 
 @pytest.mark.parametrize("form", ["comma", "list"])
 def test_the_llm_spreads_over_the_hosts_of_base_url(urls: list[str], form: str) -> None:
     base_url: Any = ",".join(urls) if form == "comma" else urls
     llm = Ollama(model="llama3.2", base_url=base_url, context_window=4096)
-    names = {speaker(llm.complete(f"q{i}").text, f"q{i}") for i in range(4)}
-    names |= {speaker(str(llm.chat([ChatMessage(role="user", content="chat")]).message.content), "chat")}
+    names = {answered_by(llm.complete(f"q{i}").text, f"q{i}") for i in range(4)}
+    names |= {answered_by(str(llm.chat([ChatMessage(role="user", content="chat")]).message.content), "chat")}
     assert names == {"li-1", "li-2"}
 
 
@@ -65,16 +52,16 @@ async def test_async_streaming_over_several_hosts(urls: list[str]) -> None:
     llm = Ollama(model="llama3.2", base_url=urls, context_window=4096)
     chunks = await llm.astream_complete("streamed")
     text = "".join([chunk.delta or "" async for chunk in chunks])
-    assert speaker(text, "streamed") in {"li-1", "li-2"}
+    assert answered_by(text, "streamed") in {"li-1", "li-2"}
 
 
-def test_embeddings_split_a_batch_across_the_hosts_in_order(urls: list[str]) -> None:
+def test_embeddings_split_a_batch_across_the_hosts_in_order(urls: list[str], fakes: list[FakeHost]) -> None:
     texts = [f"node {i}" for i in range(40)]
     vectors = OllamaEmbedding(model_name="all-minilm", base_url=",".join(urls)).get_text_embedding_batch(
         texts
     )
     assert vectors == [vector_of(text) for text in texts]
-    assert all(requests_to(url, "/api/embed") >= 1 for url in urls)
+    assert all(host.requests("/api/embed") >= 1 for host in fakes)
 
 
 def complete_in_child(llm: Ollama, question: str) -> str:
@@ -106,7 +93,7 @@ async def test_used_models_pickle_and_copy_without_warnings(
     assert caplog.records == []  # LlamaIndex logs "Removing unpickleable ..." for what it drops
     for clone in clones:
         if isinstance(clone, Ollama):
-            assert speaker(clone.complete("copy").text, "copy") == "li-1"
+            assert answered_by(clone.complete("copy").text, "copy") == "li-1"
             assert clone.base_url == urls[0]
         else:
             assert clone.get_text_embedding("copy") == vector_of("copy")

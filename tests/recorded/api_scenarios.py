@@ -103,9 +103,17 @@ def think_history(question: str) -> list[dict[str, Any]]:
     """The few-shot history of the thinking scenarios (earlier turns carry their thinking)."""
     return [
         {"role": "user", "content": "What is 2 + 2?"},
-        {"role": "assistant", "thinking": "The user asks for 2 plus 2. Two plus two is four.", "content": "4"},
+        {
+            "role": "assistant",
+            "thinking": "The user asks for 2 plus 2. Two plus two is four.",
+            "content": "4",
+        },
         {"role": "user", "content": "What is 3 + 5?"},
-        {"role": "assistant", "thinking": "The user asks for 3 plus 5. Three plus five is eight.", "content": "8"},
+        {
+            "role": "assistant",
+            "thinking": "The user asks for 3 plus 5. Three plus five is eight.",
+            "content": "8",
+        },
         {"role": "user", "content": question},
     ]
 

@@ -77,7 +77,9 @@ def test_chat_image_for_a_text_only_model_unwraps_the_nested_llama_server_error(
 @pytest.mark.vcr("api/generate_images_unsupported.yaml")
 def test_generate_image_for_a_text_only_model(provider: OllamaProvider) -> None:
     with pytest.raises(UnsupportedCapabilityError) as raised:
-        provider.generate("Describe the image.", model=SMOLLM, images=[ONE_PIXEL_PNG], num_predict=10, **GREEDY)
+        provider.generate(
+            "Describe the image.", model=SMOLLM, images=[ONE_PIXEL_PNG], num_predict=10, **GREEDY
+        )
 
     assert (raised.value.status_code, raised.value.message) == (400, MULTIMODAL)
 
@@ -121,7 +123,11 @@ def test_show_an_unknown_model(provider: OllamaProvider) -> None:
         provider.show_model(MISSING)
 
     error = raised.value
-    assert (error.status_code, error.message, error.model) == (404, "model 'no-such-model:1b' not found", MISSING)
+    assert (error.status_code, error.message, error.model) == (
+        404,
+        "model 'no-such-model:1b' not found",
+        MISSING,
+    )
     assert error.suggestions == []  # nothing installed looks like it
     assert str(error) == "model 'no-such-model:1b' not found (run: ollama pull no-such-model:1b)"
 
@@ -135,7 +141,11 @@ def test_streamed_chat_with_an_unknown_model_fails_when_the_stream_opens(provide
         next(iter(stream))
 
     error = raised.value
-    assert (error.status_code, error.message, error.model) == (404, "model 'no-such-model:1b' not found", MISSING)
+    assert (error.status_code, error.message, error.model) == (
+        404,
+        "model 'no-such-model:1b' not found",
+        MISSING,
+    )
     assert error.suggestions == []
 
 

@@ -42,7 +42,11 @@ def test_generate_returns_the_text_usage_and_timings(provider: OllamaProvider) -
     assert answer.done and answer.model == SMOLLM
     # 48 tokens asked, 48 generated: the server cut the answer, the caller learns why.
     assert (answer.done_reason, answer.finish_reason) == ("length", "length")
-    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens, answer.usage.total_tokens) == (20, 48, 68)
+    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens, answer.usage.total_tokens) == (
+        20,
+        48,
+        68,
+    )
     assert answer.timings.total == pytest.approx(1.095972674)
     assert answer.timings.load == pytest.approx(0.542348169)
     assert answer.timings.prompt_eval == pytest.approx(0.082393)
@@ -55,7 +59,9 @@ def test_generate_stream_yields_token_chunks_then_a_final_chunk_with_the_metrics
     provider: OllamaProvider,
 ) -> None:
     chunks = list(
-        provider.generate("Name three colours of the rainbow.", model=SMOLLM, stream=True, num_predict=40, **GREEDY)
+        provider.generate(
+            "Name three colours of the rainbow.", model=SMOLLM, stream=True, num_predict=40, **GREEDY
+        )
     )
 
     assert len(chunks) == 32
@@ -91,7 +97,9 @@ def test_generate_with_format_json_returns_parseable_json(provider: OllamaProvid
 @pytest.mark.vcr("api/generate_length.yaml")
 def test_generate_stream_cut_by_num_predict_ends_with_finish_reason_length(provider: OllamaProvider) -> None:
     chunks = list(
-        provider.generate("Count from one to fifty in words.", model=SMOLLM, stream=True, num_predict=8, **GREEDY)
+        provider.generate(
+            "Count from one to fifty in words.", model=SMOLLM, stream=True, num_predict=8, **GREEDY
+        )
     )
 
     assert len(chunks) == 9
@@ -170,7 +178,11 @@ def test_chat_with_a_system_message_returns_the_assistant_message(provider: Olla
     assert answer.message.content == "1. The capital of France is Paris."
     assert answer.message.thinking is None and answer.message.tool_calls is None
     assert (answer.done, answer.done_reason, answer.finish_reason) == (True, "stop", "stop")
-    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens, answer.usage.total_tokens) == (28, 10, 38)
+    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens, answer.usage.total_tokens) == (
+        28,
+        10,
+        38,
+    )
     assert answer.timings.total == pytest.approx(0.726007148)
     assert answer.timings.eval == pytest.approx(0.08481)
     assert answer.timings.tokens_per_second == pytest.approx(10 / 0.08481)
@@ -179,7 +191,9 @@ def test_chat_with_a_system_message_returns_the_assistant_message(provider: Olla
 
 @pytest.mark.vcr("api/chat_stream.yaml")
 def test_chat_stream_yields_the_answer_token_by_token(provider: OllamaProvider) -> None:
-    with provider.chat("Write a haiku about the sea.", model=SMOLLM, stream=True, num_predict=48, **GREEDY) as stream:
+    with provider.chat(
+        "Write a haiku about the sea.", model=SMOLLM, stream=True, num_predict=48, **GREEDY
+    ) as stream:
         chunks = list(stream)
 
     assert len(chunks) == 40
@@ -263,7 +277,9 @@ def test_chat_stream_with_a_json_schema_concatenates_to_valid_json(provider: Oll
 def test_chat_stream_with_multibyte_text_in_the_prompt(provider: OllamaProvider) -> None:
     # The prompt (accents, CJK, an emoji outside the BMP) must go out byte-exact to match the recording.
     chunks = list(
-        provider.chat("Repeat exactly: café, naïve, 東京, 🚀", model=SMOLLM, stream=True, num_predict=40, **GREEDY)
+        provider.chat(
+            "Repeat exactly: café, naïve, 東京, 🚀", model=SMOLLM, stream=True, num_predict=40, **GREEDY
+        )
     )
 
     assert len(chunks) == 41
@@ -291,7 +307,12 @@ def test_chat_think_returns_the_thinking_apart_from_the_content(provider: Ollama
 async def test_async_chat_think_stream_has_thinking_only_chunks_then_content(ollama_host: str) -> None:
     async with AsyncOllamaProvider(host=ollama_host) as provider:
         stream = await provider.chat(
-            think_history("What is 6 + 1?"), model=SMOLLM_THINK, think=True, stream=True, num_predict=60, **GREEDY
+            think_history("What is 6 + 1?"),
+            model=SMOLLM_THINK,
+            think=True,
+            stream=True,
+            num_predict=60,
+            **GREEDY,
         )
         chunks = [chunk async for chunk in stream]
 
@@ -361,7 +382,9 @@ def test_chat_logprobs_give_each_token_with_its_top_alternatives(provider: Ollam
 @pytest.mark.vcr("api/chat_logprobs_stream.yaml")
 def test_chat_logprobs_stream_carries_one_entry_per_token_chunk(provider: OllamaProvider) -> None:
     chunks = list(
-        provider.chat("Hello", model=SMOLLM, stream=True, logprobs=True, top_logprobs=2, num_predict=4, **GREEDY)
+        provider.chat(
+            "Hello", model=SMOLLM, stream=True, logprobs=True, top_logprobs=2, num_predict=4, **GREEDY
+        )
     )
 
     assert len(chunks) == 5

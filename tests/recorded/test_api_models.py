@@ -62,7 +62,11 @@ def test_list_models_gives_names_sizes_details_and_capabilities(provider: Ollama
     assert smollm.size == 98364136
     assert smollm.digest == "91934c212bd8080a43dc9287dc6eb70a0aa979c772e4352de03fc2a835febb41"
     assert smollm.modified_at == _utc(26, 17, 24, 8, 465616)  # nanoseconds cut to micro
-    assert (smollm.details.format, smollm.details.family, smollm.details.families) == ("gguf", "llama", ["llama"])
+    assert (smollm.details.format, smollm.details.family, smollm.details.families) == (
+        "gguf",
+        "llama",
+        ["llama"],
+    )
     assert (smollm.details.parameter_size, smollm.details.quantization_level) == ("134.52M", "Q4_1")
     assert (smollm.details.context_length, smollm.details.embedding_length) == (8192, 576)
     assert by_name[GEMMA].details.context_length == 32768

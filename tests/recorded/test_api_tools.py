@@ -132,7 +132,9 @@ def test_streamed_parallel_tool_calls_arrive_one_per_chunk_and_are_all_kept(prov
 
 
 @pytest.mark.vcr("api/chat_tool_roundtrip.yaml")
-def test_tool_roundtrip_sends_the_result_back_with_tool_call_id_and_tool_name(provider: OllamaProvider) -> None:
+def test_tool_roundtrip_sends_the_result_back_with_tool_call_id_and_tool_name(
+    provider: OllamaProvider,
+) -> None:
     question = {"role": "user", "content": "What is the weather in Paris?"}
     first = provider.chat(
         [question], model=SMOLLM_TOOLS, tools=[WEATHER_TOOL], format=ONE_CALL_FORMAT, num_predict=60, **GREEDY

@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import vcr
 from langchain_core.load import dumpd, dumps
@@ -147,7 +146,7 @@ def exercise_core(provider: OllamaProvider, fake: FakeOllama) -> list[BaseExcept
     errors: list[BaseException] = []
     provider.chat("hi", model="llama3.2")
     list(provider.chat("hi", model="llama3.2", stream=True))
-    httpx.post(fake.url + "/_fake/faults", json={"path": "/api/chat", "status": 503, "count": 1})
+    fake.arm(path="/api/chat", status=503, count=1)
     provider.chat("again", model="llama3.2")
     try:
         provider.chat("hi", model="no-such-model")

@@ -3,13 +3,20 @@
 How a test uses recordings:
 
 * ``@pytest.mark.vcr("api/chat.yaml")`` replays ``cassettes/recorded/api/chat.yaml`` (paths are
-  relative to ``cassettes/recorded``). Requests match on method, path and the semantic body
-  (``ollama_provider.cassettes``), never on host, port or ``options``. Such a test is also marked
-  ``recorded`` automatically, and ``--record-mode=rewrite`` re-records into that same file
-  (a test that must never record pins ``@pytest.mark.vcr(..., record_mode="none")``: not marked).
+  relative to the run's recordings: ``cassettes/recorded``, or the overlay of ``--recordings DIR``).
+  Requests match on method, path and the semantic body (``ollama_provider.cassettes``), never on
+  host, port or ``options``. Such a test is also marked ``recorded`` automatically, and a record run
+  records into its first cassette (a test that must never record pins
+  ``@pytest.mark.vcr(..., record_mode="none")``: not marked).
+* ``recording`` (fixture): that cassette as plain data (tests/recordings.py), to read expected values.
+* ``@pytest.mark.replay_only("why")``: the scenario needs server conditions a record run cannot set
+  up (a busy queue, a registry that cannot be reached): replayed always, skipped with that reason
+  when recording.
+* ``@pytest.mark.registry``: recording it needs a registry at ``OLLAMA_PROVIDER_TEST_REGISTRY``
+  (default ``127.0.0.1:5000``); a record run skips it, saying how to run one, when none answers.
 * ``@pytest.mark.synthetic("synthetic_stream_drop.yaml")`` replays a hand-written fault cassette
   from ``cassettes/synthetic`` (never re-recorded).
-* ``replay_server`` (module fixture): base URL of a :class:`ReplayServer` over ``cassettes/recorded``.
+* ``replay_server`` (module fixture): base URL of a :class:`ReplayServer` over the run's recordings.
 * ``@pytest.mark.live``: runs only when the Ollama at ``OLLAMA_HOST`` answers.
 * ``ollama_host`` (session fixture): the base URL a recording test should talk to.
 
@@ -19,21 +26,19 @@ The record mode comes from the command line (``--record-mode``; pyproject's addo
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from ollama_provider import resolve_host
 from ollama_provider.cassettes import semantic_body_matcher
 from ollama_provider.replay import ReplayServer
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RECORDED_DIR = REPO_ROOT / "cassettes" / "recorded"
+from .live_server import registry, registry_problem, server_problem
+from .recordings import REPO_ROOT, Cassette, recordings_dir, vcr_cassette
+
 SYNTHETIC_DIR = REPO_ROOT / "cassettes" / "synthetic"
-LIVE_PROBE_TIMEOUT_SECONDS = 1.0
 
 #: The request headers a recorded cassette keeps: none of them can carry a credential. Every other
 #: one (Authorization, Cookie, a proxy's token, whatever a user put in ``headers=``) is dropped before
@@ -81,23 +86,24 @@ def vcr_config() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def vcr_cassette_dir() -> str:
-    """Relative cassette names in ``@pytest.mark.vcr(...)`` resolve against cassettes/recorded."""
-    return str(RECORDED_DIR)
+    """Relative cassette names in ``@pytest.mark.vcr(...)`` resolve against the run's recordings."""
+    return str(recordings_dir())
 
 
 @pytest.fixture
 def default_cassette_name(request: pytest.FixtureRequest) -> str:
-    """Record into the cassette a test replays, so ``--record-mode=rewrite`` refreshes it.
+    """Record into the cassette a test replays, so a record run refreshes it.
 
-    With exactly one relative cassette in the test's ``vcr`` marks, that cassette is the default
-    (the one vcrpy writes to). Otherwise pytest-recording's rule applies (named after the test).
+    The first relative cassette of the test's ``vcr`` marks is the default (the one vcrpy writes to;
+    the others are only read). Without one, pytest-recording's rule applies (named after the test).
     """
-    paths = [arg for mark in request.node.iter_markers("vcr") for arg in mark.args]
-    if len(paths) == 1 and not os.path.isabs(paths[0]):
-        return str(paths[0]).removesuffix(".yaml")
     marker = request.node.get_closest_marker("default_cassette")
     if marker is not None:
         return str(marker.args[0])
+    paths = [str(arg) for mark in request.node.iter_markers("vcr") for arg in mark.args]
+    relative = [path for path in paths if not os.path.isabs(path)]
+    if relative:
+        return relative[0].removesuffix(".yaml")
     name = f"{request.cls.__name__}.{request.node.name}" if request.cls else request.node.name
     for forbidden in r"<>?%*:|\"'/\\":
         name = name.replace(forbidden, "-")
@@ -119,27 +125,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         _translate_cassette_marks(item)
     recording = (config.getoption("--record-mode") or "none") in _RECORDING_MODES
-    needs_server = [
-        item
-        for item in items
-        if item.get_closest_marker("live") or (recording and item.get_closest_marker("recorded"))
-    ]
-    if not needs_server:
-        return
-    reason = _live_server_problem()
-    if reason is None:
-        return
-    for item in needs_server:
+    for item in items:
         if item.get_closest_marker("live"):
-            item.add_marker(pytest.mark.skip(reason=f"live test: {reason}"))
-        else:  # recording without a server would first delete the cassette, then fail
-            item.add_marker(pytest.mark.skip(reason=f"cannot re-record: {reason}"))
+            _skip_unless_nothing_wrong(item, "live test", server_problem)
+        elif recording and item.get_closest_marker("replay_only"):
+            reason = item.get_closest_marker("replay_only").args[0]  # type: ignore[union-attr]
+            item.add_marker(pytest.mark.skip(reason=f"replay only, kept as recorded: {reason}"))
+        elif recording and item.get_closest_marker("recorded"):
+            # Recording without a server would first delete the cassette, then fail.
+            _skip_unless_nothing_wrong(item, "cannot record", server_problem)
+            if item.get_closest_marker("registry"):
+                _skip_unless_nothing_wrong(item, "cannot record", lambda: registry_problem(registry()))
+
+
+def _skip_unless_nothing_wrong(item: pytest.Item, what: str, problem: Callable[[], str | None]) -> None:
+    reason = problem()
+    if reason is not None:
+        item.add_marker(pytest.mark.skip(reason=f"{what}: {reason}"))
 
 
 def _translate_cassette_marks(item: pytest.Item) -> None:
     vcr_marks = list(item.iter_markers("vcr"))
+    if item.get_closest_marker("replay_only"):
+        # The mark's record_mode wins over --record-mode: a record run cannot overwrite these.
+        item.add_marker(pytest.mark.vcr(record_mode="none"))
     relative = any(not os.path.isabs(str(path)) for mark in vcr_marks for path in mark.args)
-    replay_only = any(mark.kwargs.get("record_mode") == "none" for mark in vcr_marks)
+    replay_only = item.get_closest_marker("replay_only") or any(
+        mark.kwargs.get("record_mode") == "none" for mark in vcr_marks
+    )
     if relative and not replay_only and not item.get_closest_marker("recorded"):
         item.add_marker(pytest.mark.recorded)
     synthetic = [arg for mark in item.iter_markers("synthetic") for arg in mark.args]
@@ -150,29 +163,7 @@ def _translate_cassette_marks(item: pytest.Item) -> None:
         item.add_marker(pytest.mark.vcr(*paths, record_mode="none"))
 
 
-# --------------------------------------------------------------------------- live server
-
-
-_probe_result: list[str | None] = []  # computed once per session
-
-
-def _live_server_problem() -> str | None:
-    """None when the Ollama at OLLAMA_HOST answers GET /api/version, else why not."""
-    if _probe_result:
-        return _probe_result[0]
-    raw = os.environ.get("OLLAMA_HOST")
-    if not raw:
-        problem: str | None = "OLLAMA_HOST is not set (point it at a running Ollama to run these)"
-    else:
-        url = resolve_host(raw)
-        try:
-            response = httpx.get(f"{url}/api/version", timeout=LIVE_PROBE_TIMEOUT_SECONDS)
-            response.raise_for_status()
-            problem = None
-        except httpx.HTTPError as exc:
-            problem = f"no Ollama answers at {url} ({type(exc).__name__}: {exc})"
-    _probe_result.append(problem)
-    return problem
+# --------------------------------------------------------------------------- servers and recordings
 
 
 @pytest.fixture(scope="session")
@@ -181,11 +172,16 @@ def ollama_host() -> str:
     return resolve_host()  # OLLAMA_HOST by the Ollama CLI's rules, else the default local server
 
 
-# --------------------------------------------------------------------------- replay server
+@pytest.fixture
+def recording(vcr: Any) -> Cassette:
+    """The cassette of a ``@pytest.mark.vcr`` test as plain data: read expected values from it."""
+    if vcr is None:
+        raise RuntimeError("the recording fixture needs a @pytest.mark.vcr test")
+    return vcr_cassette(vcr)
 
 
 @pytest.fixture(scope="module")
 def replay_server() -> Iterator[str]:
-    """Base URL of a replay server over cassettes/recorded, shared by the tests of a module."""
-    with ReplayServer(RECORDED_DIR) as server:
+    """Base URL of a replay server over the run's recordings, shared by the tests of a module."""
+    with ReplayServer(recordings_dir()) as server:
         yield server.url

@@ -41,13 +41,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if (config.getoption("--record-mode") or "none") != "none":
         return
     for item in items:
-        if not item.get_closest_marker("model_suggestions"):
-            continue
-        own = [str(path) for mark in item.iter_markers("vcr") for path in mark.args]
-        if own and not item.get_closest_marker("default_cassette"):
-            # With two cassettes, pytest-recording would record into one named after the test.
-            item.add_marker(pytest.mark.default_cassette(own[0].removesuffix(".yaml")))
-        item.add_marker(pytest.mark.vcr(TAGS_CASSETTE))
+        if item.get_closest_marker("model_suggestions"):
+            item.add_marker(pytest.mark.vcr(TAGS_CASSETTE))  # read only: the first cassette stays the default
 
 
 @pytest.fixture

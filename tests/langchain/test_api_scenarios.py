@@ -2,7 +2,8 @@
 
 These recordings were made with plain HTTP requests, so the tests build the same requests through
 LangChain: the tool is the recorded JSON-schema dict, the recorded ``format`` is passed as given, and
-``stream=False`` asks for the one non-streamed request the recording holds.
+``stream=False`` asks for the one non-streamed request the recording holds. Each test replays its own
+cassette (vcrpy) and reads the expected values from it (``recording``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from langchain_ollama_provider import ChatOllama, OllamaEmbeddings, OllamaLLM
 from ollama_provider import ModelNotFoundError, OllamaResponseError, UnsupportedCapabilityError
 
 from ..recorded.api_scenarios import ONE_CALL_FORMAT as CALL_FORMAT
+from ..recorded.api_scenarios import ONE_PIXEL_PNG_BASE64, WEATHER_TOOL
 from ..recorded.api_scenarios import TWO_CALLS_FORMAT as PARALLEL_FORMAT
-from ..recorded.api_scenarios import WEATHER_TOOL
+from ..recorded.expected import TOOL_CALL_ID, chat_text, generate_text
+from ..recordings import Cassette
 
 THINK_HISTORY: list[BaseMessage] = [
     HumanMessage("What is 2 + 2?"),
@@ -43,29 +46,45 @@ def add_up(chunks: list[AIMessageChunk]) -> AIMessageChunk:
     return total
 
 
+def recorded_calls(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tool calls of recorded chat lines, as LangChain's ``tool_calls`` should list them."""
+    return [
+        {
+            "name": call["function"]["name"],
+            "args": call["function"]["arguments"],
+            "id": call["id"],
+            "type": "tool_call",
+        }
+        for line in lines
+        for call in line["message"].get("tool_calls") or []
+    ]
+
+
 # -- tools ------------------------------------------------------------------------------------------
 
 
-def test_streamed_tool_call_keeps_the_server_id(replay_server: str) -> None:
-    bound = chat(replay_server, "smollm2-tools:135m").bind_tools([WEATHER_TOOL])
+@pytest.mark.vcr("api/chat_tool_call_stream.yaml")
+def test_streamed_tool_call_keeps_the_server_id(ollama_host: str, recording: Cassette) -> None:
+    bound = chat(ollama_host, "smollm2-tools:135m").bind_tools([WEATHER_TOOL])
     chunks = list(bound.stream("What is the weather in Berlin?", format=CALL_FORMAT))
+
     total = add_up(chunks)
-    assert total.tool_calls == [
-        {
-            "name": "get_weather",
-            "args": {"city": "Berlin"},
-            "id": total.tool_calls[0]["id"],
-            "type": "tool_call",
-        }
-    ]
-    assert total.tool_calls[0]["id"].startswith("call_")
+    assert total.tool_calls == recorded_calls(recording.exchange("/api/chat").lines)
+    assert [call["name"] for call in total.tool_calls] == ["get_weather"]
+    assert TOOL_CALL_ID.fullmatch(str(total.tool_calls[0]["id"]))
     assert [c["index"] for chunk in chunks for c in chunk.tool_call_chunks] == [0]
     assert total.response_metadata["finish_reason"] == "tool_calls"
 
 
-@pytest.mark.parametrize("streamed", [True, False], ids=["stream", "invoke"])
-def test_parallel_tool_calls_are_kept_apart(replay_server: str, streamed: bool) -> None:
-    bound = chat(replay_server, "smollm2-tools-parallel:135m").bind_tools([WEATHER_TOOL])
+@pytest.mark.parametrize(
+    "streamed",
+    [
+        pytest.param(True, id="stream", marks=pytest.mark.vcr("api/chat_parallel_tool_calls_stream.yaml")),
+        pytest.param(False, id="invoke", marks=pytest.mark.vcr("api/chat_parallel_tool_calls.yaml")),
+    ],
+)
+def test_parallel_tool_calls_are_kept_apart(ollama_host: str, recording: Cassette, streamed: bool) -> None:
+    bound = chat(ollama_host, "smollm2-tools-parallel:135m").bind_tools([WEATHER_TOOL])
     question = "What is the weather in Paris and in Tokyo?"
     if streamed:
         chunks = list(bound.stream(question, format=PARALLEL_FORMAT))
@@ -74,122 +93,162 @@ def test_parallel_tool_calls_are_kept_apart(replay_server: str, streamed: bool) 
         message: AIMessage = add_up(chunks)
     else:
         message = bound.invoke(question, format=PARALLEL_FORMAT, stream=False)
-    assert [(c["name"], c["args"]) for c in message.tool_calls] == [
-        ("get_weather", {"city": "Paris"}),
-        ("get_weather", {"city": "Tokyo"}),
-    ]
+
+    assert message.tool_calls == recorded_calls(recording.exchange("/api/chat").lines)
+    assert [c["name"] for c in message.tool_calls] == ["get_weather", "get_weather"]
     ids = [c["id"] for c in message.tool_calls]
-    assert len(set(ids)) == 2 and all(str(i).startswith("call_") for i in ids)
-    if not streamed:
-        assert ids == ["call_gjg110cy", "call_2sed0fm3"]
+    assert len(set(ids)) == 2 and all(TOOL_CALL_ID.fullmatch(str(i)) for i in ids)
 
 
-# vcr, not the replay server: chat_tool_call.yaml holds the same first request with another call id.
-@pytest.mark.vcr("api/chat_tool_roundtrip.yaml", record_mode="none")
-def test_tool_message_round_trip_sends_the_call_id_back() -> None:
-    replay_server = "http://recorded.invalid:11434"  # vcrpy answers; nothing listens there
+@pytest.mark.vcr("api/chat_tool_roundtrip.yaml")
+def test_tool_message_round_trip_sends_the_call_id_back(ollama_host: str, recording: Cassette) -> None:
     question = HumanMessage("What is the weather in Paris?")
-    caller = chat(replay_server, "smollm2-tools:135m").bind_tools([WEATHER_TOOL])
+    caller = chat(ollama_host, "smollm2-tools:135m").bind_tools([WEATHER_TOOL])
     call_message = caller.invoke([question], format=CALL_FORMAT, stream=False)
-    assert call_message.tool_calls[0]["id"] == "call_5mjhvwrc"
+    assert call_message.tool_calls == recorded_calls(recording.exchange("/api/chat").lines)
+
     result = ToolMessage(
         '{"temperature_c": 18, "sky": "sunny"}', tool_call_id=call_message.tool_calls[0]["id"]
     )
+    recorded_answer = recording.exchange("/api/chat", nth=1)
     # The recorded second request carries tool_call_id and tool_name: it only matches if we send both.
     answer = (
-        chat(replay_server, "smollm2:135m")
+        chat(ollama_host, "smollm2:135m")
         .bind_tools([WEATHER_TOOL])
         .invoke([question, call_message, result], stream=False)
     )
-    assert answer.content.startswith("\nYou can use the `json` module")
-    assert answer.response_metadata["done_reason"] == "length"
+    sent = recorded_answer.request["messages"][-1]
+    assert (sent["tool_call_id"], sent["tool_name"]) == (call_message.tool_calls[0]["id"], "get_weather")
+    assert answer.content == recorded_answer.json["message"]["content"]
+    assert answer.response_metadata["done_reason"] == recorded_answer.json["done_reason"]
 
 
-def test_tools_on_a_model_without_tool_support_raise_the_servers_error(replay_server: str) -> None:
-    bound = chat(replay_server, "gemma3:270m").bind_tools([WEATHER_TOOL])
-    with pytest.raises(UnsupportedCapabilityError, match="does not support tools"):
+@pytest.mark.vcr("api/chat_tools_unsupported.yaml")
+def test_tools_on_a_model_without_tool_support_raise_the_servers_error(
+    ollama_host: str, recording: Cassette
+) -> None:
+    bound = chat(ollama_host, "gemma3:270m").bind_tools([WEATHER_TOOL])
+    with pytest.raises(UnsupportedCapabilityError, match="does not support tools") as caught:
         bound.invoke("Weather in Paris?", stream=False)
+    assert caught.value.message == recording.exchange("/api/chat").error
 
 
 # -- thinking ---------------------------------------------------------------------------------------
 
 
-def test_streamed_thinking_arrives_in_thinking_only_chunks(replay_server: str) -> None:
-    model = chat(replay_server, "smollm2-think:135m", reasoning=True)
+@pytest.mark.vcr("api/chat_think_stream.yaml")
+def test_streamed_thinking_arrives_in_thinking_only_chunks(ollama_host: str, recording: Cassette) -> None:
+    model = chat(ollama_host, "smollm2-think:135m", reasoning=True)
     chunks = list(model.stream([*THINK_HISTORY, HumanMessage("What is 6 + 1?")]))
+
+    lines = recording.exchange("/api/chat").lines
+    assert [c.additional_kwargs.get("reasoning_content") or None for c in chunks] == [
+        line["message"].get("thinking") or None for line in lines
+    ]
     thinking_only = [c for c in chunks if c.additional_kwargs.get("reasoning_content") and not c.content]
-    assert thinking_only and thinking_only[0].additional_kwargs["reasoning_content"] == "The"
+    assert thinking_only
     total = add_up(chunks)
-    assert total.content == "7"
+    assert total.content == chat_text(lines)
     reasoning = total.additional_kwargs["reasoning_content"]
-    assert reasoning.startswith("The user asks for 6 plus 1")
+    assert reasoning == chat_text(lines, "thinking")
     assert total.content_blocks[0] == {"type": "reasoning", "reasoning": reasoning}
 
 
-async def test_async_invoke_returns_thinking_as_reasoning_content(replay_server: str) -> None:
-    model = chat(replay_server, "smollm2-think:135m", reasoning=True)
+@pytest.mark.vcr("api/chat_think.yaml")
+async def test_async_invoke_returns_thinking_as_reasoning_content(
+    ollama_host: str, recording: Cassette
+) -> None:
+    model = chat(ollama_host, "smollm2-think:135m", reasoning=True)
     message = await model.ainvoke([*THINK_HISTORY, HumanMessage("What is 10 + 7?")], stream=False)
-    assert message.additional_kwargs["reasoning_content"] == "The user asks for 10 plus 7. One more."
-    assert message.content == ""
+
+    recorded = recording.exchange("/api/chat").json["message"]
+    assert message.additional_kwargs["reasoning_content"] == recorded["thinking"]
+    assert message.content == recorded["content"]
 
 
-def test_reasoning_level_is_sent_and_surfaced(replay_server: str) -> None:
-    model = chat(replay_server, "smollm2-think:135m", reasoning="high")
+@pytest.mark.vcr("api/chat_think_level.yaml")
+def test_reasoning_level_is_sent_and_surfaced(ollama_host: str, recording: Cassette) -> None:
+    model = chat(ollama_host, "smollm2-think:135m", reasoning="high")
     message = model.invoke([*THINK_HISTORY, HumanMessage("What is 1 + 1?")], stream=False)
-    assert message.additional_kwargs["reasoning_content"] == "1 + 1 is 2."
+
+    exchange = recording.exchange("/api/chat")
+    assert exchange.request["think"] == "high"
+    assert message.additional_kwargs["reasoning_content"] == exchange.json["message"]["thinking"]
 
 
-def test_reasoning_false_per_call_turns_thinking_off(replay_server: str) -> None:
-    model = chat(replay_server, "smollm2-think:135m", reasoning=True)
+@pytest.mark.vcr("api/chat_think_false.yaml")
+def test_reasoning_false_per_call_turns_thinking_off(ollama_host: str, recording: Cassette) -> None:
+    model = chat(ollama_host, "smollm2-think:135m", reasoning=True)
     message = model.invoke([*THINK_HISTORY, HumanMessage("What is 10 + 7?")], reasoning=False, stream=False)
-    assert message.content == "10 + 7 = 8\n"
+
+    exchange = recording.exchange("/api/chat")
+    assert exchange.request["think"] is False
+    assert message.content == exchange.json["message"]["content"]
     assert "reasoning_content" not in message.additional_kwargs
 
 
-def test_reasoning_on_a_model_without_thinking_raises(replay_server: str) -> None:
-    with pytest.raises(UnsupportedCapabilityError, match="does not support thinking"):
-        chat(replay_server, "gemma3:270m", reasoning=True).invoke("Hi", stream=False)
+@pytest.mark.vcr("api/chat_think_unsupported.yaml")
+def test_reasoning_on_a_model_without_thinking_raises(ollama_host: str, recording: Cassette) -> None:
+    with pytest.raises(UnsupportedCapabilityError, match="does not support thinking") as caught:
+        chat(ollama_host, "gemma3:270m", reasoning=True).invoke("Hi", stream=False)
+    assert caught.value.message == recording.exchange("/api/chat").error
 
 
-def test_llm_streams_thinking_into_generation_info(replay_server: str) -> None:
-    llm = OllamaLLM(model="smollm2-think:135m", base_url=replay_server, reasoning=True)
+@pytest.mark.vcr("api/generate_think_stream.yaml")
+def test_llm_streams_thinking_into_generation_info(ollama_host: str, recording: Cassette) -> None:
+    llm = OllamaLLM(model="smollm2-think:135m", base_url=ollama_host, reasoning=True)
     result = llm.generate(["What is 4 + 4?"])
+
+    lines = recording.exchange("/api/generate").lines
     generation = result.generations[0][0]
+    assert generation.text == generate_text(lines)
     assert generation.generation_info is not None
-    assert generation.generation_info["thinking"]
-    assert generation.generation_info["done_reason"] == "stop"
+    assert generation.generation_info["thinking"] == generate_text(lines, "thinking")
+    assert generation.generation_info["done_reason"] == lines[-1]["done_reason"]
 
 
-def test_llm_stream_yields_the_recorded_completion(replay_server: str) -> None:
-    llm = OllamaLLM(model="smollm2:135m", base_url=replay_server, temperature=0, seed=42, num_predict=40)
+# Streamed, then invoked: the same request twice, answered by the one recording.
+@pytest.mark.vcr("api/generate_stream.yaml", allow_playback_repeats=True)
+def test_llm_stream_yields_the_recorded_completion(ollama_host: str, recording: Cassette) -> None:
+    llm = OllamaLLM(model="smollm2:135m", base_url=ollama_host, temperature=0, seed=42, num_predict=40)
     pieces = list(llm.stream("Name three colours of the rainbow."))
-    assert len(pieces) > 2
-    assert "".join(pieces) == llm.invoke("Name three colours of the rainbow.")
+
+    lines = recording.exchange("/api/generate").lines
+    assert [piece for piece in pieces if piece] == [line["response"] for line in lines if line["response"]]
+    assert "".join(pieces) == llm.invoke("Name three colours of the rainbow.") == generate_text(lines)
 
 
 # -- errors and images -------------------------------------------------------------------------------
 
 
-def test_missing_model_raises_model_not_found(replay_server: str) -> None:
+@pytest.mark.vcr("api/chat_missing_model.yaml", "api/tags.yaml")  # after the 404, the installed models
+def test_missing_model_raises_model_not_found(ollama_host: str, recording: Cassette) -> None:
     with pytest.raises(ModelNotFoundError) as caught:
-        chat(replay_server, "no-such-model:1b").invoke("Hi")
+        chat(ollama_host, "no-such-model:1b").invoke("Hi")
     assert caught.value.model == "no-such-model:1b"
+    assert caught.value.message == recording.exchange("/api/chat").error
 
 
-def test_image_to_a_text_only_model_reaches_the_server_and_fails_clearly(replay_server: str) -> None:
-    pixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+@pytest.mark.vcr("api/chat_image_unsupported.yaml")
+def test_image_to_a_text_only_model_reaches_the_server_and_fails_clearly(ollama_host: str) -> None:
     message = HumanMessage(
         [
             {"type": "text", "text": "What is in this image?"},
-            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{pixel}"}},
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{ONE_PIXEL_PNG_BASE64}"}},
         ]
     )
     with pytest.raises(OllamaResponseError, match="does not support multimodal") as caught:
-        chat(replay_server, "smollm2:135m").invoke([message], stream=False)
+        chat(ollama_host, "smollm2:135m").invoke([message], stream=False)
     assert caught.value.status_code == 400
 
 
-def test_embedding_dimensions_are_sent(replay_server: str) -> None:
-    embeddings = OllamaEmbeddings(model="all-minilm:latest", base_url=replay_server, dimensions=64)
-    assert len(embeddings.embed_query("The sky is blue.")) == 64
-    assert len(asyncio.run(embeddings.aembed_query("The sky is blue."))) == 64
+# Queried sync, then async: the same request twice, answered by the one recording.
+@pytest.mark.vcr("api/embed_dimensions.yaml", allow_playback_repeats=True)
+def test_embedding_dimensions_are_sent(ollama_host: str, recording: Cassette) -> None:
+    embeddings = OllamaEmbeddings(model="all-minilm:latest", base_url=ollama_host, dimensions=64)
+    vector = embeddings.embed_query("The sky is blue.")
+
+    exchange = recording.exchange("/api/embed")
+    assert exchange.request["dimensions"] == 64
+    assert [vector] == exchange.json["embeddings"]
+    assert asyncio.run(embeddings.aembed_query("The sky is blue.")) == vector

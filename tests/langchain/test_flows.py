@@ -1,14 +1,14 @@
 """The recorded LangChain flows (cassettes/recorded/frameworks/lc_*.yaml) replayed through our adapter.
 
-The official integration recorded these sessions; our adapter builds the same requests for the same
-inputs, so the replay server answers them, and each flow must return what flows.json says it did.
+The official integration recorded the bundled sessions; our adapter builds the same requests for the
+same inputs (replay matches on path + model + messages / input, never on options), and a record run
+re-records them through our adapter. Each flow must return what its recorded answer holds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,13 +19,9 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_ollama_provider import ChatOllama, OllamaEmbeddings
 from pydantic import BaseModel
 
-FLOWS = json.loads(
-    (Path(__file__).resolve().parents[2] / "cassettes/recorded/frameworks/flows.json").read_text()
-)
-# The official flow ended with one more "" than ours: its chunks never say which is last, so LangChain
-# appends an empty closing chunk. Ours marks the server's final chunk as last (with usage on it).
-assert FLOWS["lc_chain_stream"]["result"][-2:] == ["", ""]
-RECORDED_STREAM = FLOWS["lc_chain_stream"]["result"][:-1]
+from ..recorded.expected import NANOSECONDS, chat_text
+from ..recordings import Cassette
+
 SETTINGS: dict[str, Any] = {"temperature": 0, "seed": 42}
 DOCUMENTS = [
     "Ollama runs large language models on your own machine.",
@@ -62,124 +58,178 @@ class TokenRecorder(BaseCallbackHandler):
         self.chunks.append(chunk)
 
 
-def test_chain_invoke_returns_the_recorded_text(replay_server: str) -> None:
-    result = translation_chain(replay_server).invoke({"text": "Good morning"})
-    assert result == FLOWS["lc_chain_invoke"]["result"]
+def contents(lines: list[dict[str, Any]]) -> list[str]:
+    """The content of each recorded line: one LangChain token per line, the final (empty) one included."""
+    return [line["message"]["content"] for line in lines]
 
 
-def test_chain_invoke_feeds_every_token_with_its_chunk_to_callbacks(replay_server: str) -> None:
+@pytest.mark.vcr("frameworks/lc_chain_invoke.yaml")
+def test_chain_invoke_returns_the_recorded_text(ollama_host: str, recording: Cassette) -> None:
+    result = translation_chain(ollama_host).invoke({"text": "Good morning"})
+    assert result == chat_text(recording.exchange("/api/chat").lines)
+
+
+@pytest.mark.vcr("frameworks/lc_chain_invoke.yaml")
+def test_chain_invoke_feeds_every_token_with_its_chunk_to_callbacks(
+    ollama_host: str, recording: Cassette
+) -> None:
     recorder = TokenRecorder()
-    result = translation_chain(replay_server).invoke(
-        {"text": "Good morning"}, config={"callbacks": [recorder]}
-    )
+    result = translation_chain(ollama_host).invoke({"text": "Good morning"}, config={"callbacks": [recorder]})
     assert "".join(recorder.tokens) == result
-    assert len(recorder.tokens) == 33  # 32 content lines + the final done line of the recording
+    # One token per recorded line: the content lines and the final done line.
+    assert recorder.tokens == contents(recording.exchange("/api/chat").lines)
     assert all(
         chunk is not None and chunk.text == token
         for token, chunk in zip(recorder.tokens, recorder.chunks, strict=True)
     )
 
 
-def test_chain_stream_yields_the_recorded_tokens(replay_server: str) -> None:
-    tokens = list(translation_chain(replay_server).stream({"text": "Thank you very much"}))
-    assert tokens == RECORDED_STREAM
+# The official flow ended with one more "" than ours: its chunks never say which is last, so LangChain
+# appends an empty closing chunk. Ours marks the server's final chunk as last (with usage on it).
+@pytest.mark.vcr("frameworks/lc_chain_stream.yaml")
+def test_chain_stream_yields_the_recorded_tokens(ollama_host: str, recording: Cassette) -> None:
+    tokens = list(translation_chain(ollama_host).stream({"text": "Thank you very much"}))
+    assert tokens == contents(recording.exchange("/api/chat").lines)
 
 
-async def test_chain_astream_yields_the_recorded_tokens(replay_server: str) -> None:
-    chain = translation_chain(replay_server)
+@pytest.mark.vcr("frameworks/lc_chain_stream.yaml")
+async def test_chain_astream_yields_the_recorded_tokens(ollama_host: str, recording: Cassette) -> None:
+    chain = translation_chain(ollama_host)
     tokens = [token async for token in chain.astream({"text": "Thank you very much"})]
-    assert tokens == RECORDED_STREAM
+    assert tokens == contents(recording.exchange("/api/chat").lines)
 
 
-def test_stream_puts_usage_and_metadata_on_the_last_chunk(replay_server: str) -> None:
-    model = ChatOllama(model="smollm2:135m", base_url=replay_server, num_predict=32, **SETTINGS)
-    messages = [("system", "You are a terse assistant."), ("human", "Translate to French: Good morning")]
-    chunks = list(model.stream(messages))
+MESSAGES = [("system", "You are a terse assistant."), ("human", "Translate to French: Good morning")]
+
+
+@pytest.mark.vcr("frameworks/lc_chain_invoke.yaml")
+def test_stream_puts_usage_and_metadata_on_the_last_chunk(ollama_host: str, recording: Cassette) -> None:
+    model = ChatOllama(model="smollm2:135m", base_url=ollama_host, num_predict=32, **SETTINGS)
+    chunks = list(model.stream(MESSAGES))
+
+    final = recording.exchange("/api/chat").final
     last = chunks[-1]
     assert isinstance(last, AIMessageChunk) and last.chunk_position == "last"
-    assert last.usage_metadata == {"input_tokens": 28, "output_tokens": 32, "total_tokens": 60}
-    assert last.response_metadata["model_name"] == "smollm2:135m"
-    assert last.response_metadata["done_reason"] == "length"
-    assert last.response_metadata["finish_reason"] == "length"
-    assert last.response_metadata["timings"]["total"] == pytest.approx(0.334543113)
+    prompt, completion = final["prompt_eval_count"], final["eval_count"]
+    assert last.usage_metadata == {
+        "input_tokens": prompt,
+        "output_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+    assert last.response_metadata["model_name"] == final["model"]
+    assert last.response_metadata["done_reason"] == final["done_reason"]
+    assert last.response_metadata["finish_reason"] == final["done_reason"]
+    assert last.response_metadata["timings"]["total"] == pytest.approx(final["total_duration"] / NANOSECONDS)
     assert all(chunk.usage_metadata is None for chunk in chunks[:-1])
     assert all("done_reason" not in chunk.response_metadata for chunk in chunks[:-1])
 
 
-def test_invoke_result_carries_usage_and_finish_reason(replay_server: str) -> None:
-    model = ChatOllama(model="smollm2:135m", base_url=replay_server, num_predict=32, **SETTINGS)
-    messages = [("system", "You are a terse assistant."), ("human", "Translate to French: Good morning")]
-    message = model.invoke(messages)
+@pytest.mark.vcr("frameworks/lc_chain_invoke.yaml")
+def test_invoke_result_carries_usage_and_finish_reason(ollama_host: str, recording: Cassette) -> None:
+    model = ChatOllama(model="smollm2:135m", base_url=ollama_host, num_predict=32, **SETTINGS)
+    message = model.invoke(MESSAGES)
+
+    lines = recording.exchange("/api/chat").lines
+    final = lines[-1]
     assert isinstance(message, AIMessage)
-    assert message.content == FLOWS["lc_chain_invoke"]["result"]
-    assert message.usage_metadata is not None and message.usage_metadata["total_tokens"] == 60
-    assert message.response_metadata["done_reason"] == "length"
-    assert message.response_metadata["eval_count"] == 32
+    assert message.content == chat_text(lines)
+    assert message.usage_metadata is not None
+    assert message.usage_metadata["total_tokens"] == final["prompt_eval_count"] + final["eval_count"]
+    assert message.response_metadata["done_reason"] == final["done_reason"]
+    assert message.response_metadata["eval_count"] == final["eval_count"]
 
 
-def test_structured_output_returns_the_recorded_person(replay_server: str) -> None:
-    model = ChatOllama(model="smollm2:135m", base_url=replay_server, num_predict=60, **SETTINGS)
+def recorded_person(recording: Cassette) -> Person:
+    return Person.model_validate_json(chat_text(recording.exchange("/api/chat").lines))
+
+
+@pytest.mark.vcr("frameworks/lc_structured_output.yaml")
+def test_structured_output_returns_the_recorded_person(ollama_host: str, recording: Cassette) -> None:
+    model = ChatOllama(model="smollm2:135m", base_url=ollama_host, num_predict=60, **SETTINGS)
     person = model.with_structured_output(Person).invoke("Grace Hopper was 85. Extract her name and age.")
-    assert person == Person(**FLOWS["lc_structured_output"]["result"])
+    assert person == recorded_person(recording)
 
 
-def test_structured_output_include_raw_keeps_the_message(replay_server: str) -> None:
-    model = ChatOllama(model="smollm2:135m", base_url=replay_server, num_predict=60, **SETTINGS)
+@pytest.mark.vcr("frameworks/lc_structured_output.yaml")
+def test_structured_output_include_raw_keeps_the_message(ollama_host: str, recording: Cassette) -> None:
+    model = ChatOllama(model="smollm2:135m", base_url=ollama_host, num_predict=60, **SETTINGS)
     out = model.with_structured_output(Person, include_raw=True).invoke(
         "Grace Hopper was 85. Extract her name and age."
     )
     assert out["parsing_error"] is None
-    assert out["parsed"] == Person(name="Grace Hopper", age=85)
-    assert json.loads(out["raw"].content) == {"name": "Grace Hopper", "age": 85}
+    assert out["parsed"] == recorded_person(recording)
+    assert out["raw"].content == chat_text(recording.exchange("/api/chat").lines)
 
 
-def test_forced_tool_returns_the_recorded_call_with_the_server_id(replay_server: str) -> None:
-    model = ChatOllama(model="smollm2-tools:135m", base_url=replay_server, num_predict=60, **SETTINGS)
+def recorded_call(recording: Cassette) -> dict[str, Any]:
+    (call,) = [
+        c for line in recording.exchange("/api/chat").lines for c in line["message"].get("tool_calls") or []
+    ]
+    return call
+
+
+@pytest.mark.vcr("frameworks/lc_tool_call.yaml")
+def test_forced_tool_returns_the_recorded_call_with_the_server_id(
+    ollama_host: str, recording: Cassette
+) -> None:
+    model = ChatOllama(model="smollm2-tools:135m", base_url=ollama_host, num_predict=60, **SETTINGS)
     message = model.bind_tools([get_weather], tool_choice="get_weather").invoke(
         "What is the weather in Madrid?"
     )
-    assert [{"name": c["name"], "args": c["args"]} for c in message.tool_calls] == FLOWS["lc_tool_call"][
-        "result"
+
+    call = recorded_call(recording)
+    assert message.tool_calls == [
+        {"name": "get_weather", "args": call["function"]["arguments"], "id": call["id"], "type": "tool_call"}
     ]
-    assert message.tool_calls[0]["id"] == "call_1ggkqome"
+    assert call["function"]["name"] == "get_weather"
     assert message.response_metadata["finish_reason"] == "tool_calls"
 
 
-def test_forced_tool_streams_a_tool_call_chunk_with_index_and_id(replay_server: str) -> None:
-    model = ChatOllama(model="smollm2-tools:135m", base_url=replay_server, num_predict=60, **SETTINGS)
+@pytest.mark.vcr("frameworks/lc_tool_call.yaml")
+def test_forced_tool_streams_a_tool_call_chunk_with_index_and_id(
+    ollama_host: str, recording: Cassette
+) -> None:
+    model = ChatOllama(model="smollm2-tools:135m", base_url=ollama_host, num_predict=60, **SETTINGS)
     bound = model.bind_tools([get_weather], tool_choice="get_weather")
     chunks = list(bound.stream("What is the weather in Madrid?"))
-    calls = [call for chunk in chunks for call in chunk.tool_call_chunks]
-    assert calls == [
-        {
-            "name": "get_weather",
-            "args": '{"city": "Madrid"}',
-            "id": "call_1ggkqome",
-            "index": 0,
-            "type": "tool_call_chunk",
-        }
-    ]
+
+    call = recorded_call(recording)
+    calls = [c for chunk in chunks for c in chunk.tool_call_chunks]
+    assert len(calls) == 1
+    assert {k: v for k, v in calls[0].items() if k != "args"} == {
+        "name": "get_weather",
+        "id": call["id"],
+        "index": 0,
+        "type": "tool_call_chunk",
+    }
+    assert json.loads(str(calls[0]["args"])) == call["function"]["arguments"]  # a JSON string in a chunk
     total = chunks[0]
     for chunk in chunks[1:]:
         total += chunk
     assert total.tool_calls == [
-        {"name": "get_weather", "args": {"city": "Madrid"}, "id": "call_1ggkqome", "type": "tool_call"}
+        {"name": "get_weather", "args": call["function"]["arguments"], "id": call["id"], "type": "tool_call"}
     ]
 
 
-def test_embeddings_return_the_recorded_shapes(replay_server: str) -> None:
-    embeddings = OllamaEmbeddings(model="all-minilm:latest", base_url=replay_server)
+@pytest.mark.vcr("frameworks/lc_embeddings.yaml")
+def test_embeddings_return_the_recorded_vectors(ollama_host: str, recording: Cassette) -> None:
+    embeddings = OllamaEmbeddings(model="all-minilm:latest", base_url=ollama_host)
     vectors = embeddings.embed_documents(DOCUMENTS)
     query = embeddings.embed_query("Where is the Eiffel Tower?")
-    assert [len(vectors), len(vectors[0]), len(query)] == FLOWS["lc_embeddings"]["result"]
+
+    documents, question = recording.all("/api/embed")
+    assert vectors == documents.json["embeddings"]
+    assert [query] == question.json["embeddings"]
     # The recorded vectors are normalised: the Eiffel Tower document is the closest to the query.
     scores = [sum(a * b for a, b in zip(vector, query, strict=True)) for vector in vectors]
     assert max(range(3), key=scores.__getitem__) == 1
 
 
-def test_async_embeddings_match_sync_across_event_loops(replay_server: str) -> None:
-    embeddings = OllamaEmbeddings(model="all-minilm:latest", base_url=replay_server)
+# Sync, then async on two event loops: the same requests again, answered by the one recording.
+@pytest.mark.vcr("frameworks/lc_embeddings.yaml", allow_playback_repeats=True)
+def test_async_embeddings_match_sync_across_event_loops(ollama_host: str) -> None:
+    embeddings = OllamaEmbeddings(model="all-minilm:latest", base_url=ollama_host)
     first = asyncio.run(embeddings.aembed_documents(DOCUMENTS))
     second = asyncio.run(embeddings.aembed_query("Where is the Eiffel Tower?"))  # a new loop, same provider
     assert first == embeddings.embed_documents(DOCUMENTS)
-    assert len(second) == 384
+    assert second == embeddings.embed_query("Where is the Eiffel Tower?")

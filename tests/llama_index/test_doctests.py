@@ -1,4 +1,7 @@
-"""Run the adapter's doctests under their real dotted names (see adapters/llama_index/conftest.py)."""
+"""Run the adapter's doctests under their real dotted names (pyproject's testpaths say why).
+
+Doctests are documentation: they show the bundled recordings' answers on purpose (``docs``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import doctest
 import importlib
 
 import pytest
+
+pytestmark = pytest.mark.docs
 
 MODULES = [
     "llama_index.llms.ollama_provider.base",

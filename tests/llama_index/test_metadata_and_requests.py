@@ -14,7 +14,9 @@ from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW
 from llama_index.core.prompts import PromptTemplate
 from llama_index.llms.ollama_provider import Ollama, StructuredOutputError
 from pydantic import BaseModel
-from vcr.cassette import Cassette
+from vcr.cassette import Cassette as VcrCassette
+
+from ..recordings import Cassette
 
 MockOllama = Callable[..., Any]  # the mock_ollama fixture: handler -> RecordingHandler
 HI = [ChatMessage(role="user", content="Hi")]
@@ -23,14 +25,20 @@ HI = [ChatMessage(role="user", content="Hi")]
 # --------------------------------------------------------------------------- metadata, recorded
 
 
+def context_length(recording: Cassette) -> int:
+    info = recording.exchange("/api/show").json["model_info"]
+    return int(info[f"{info['general.architecture']}.context_length"])
+
+
 @pytest.mark.vcr("api/show.yaml")
-def test_metadata_reads_show_once_and_caches_it(vcr: Cassette) -> None:
+def test_metadata_reads_show_once_and_caches_it(vcr: VcrCassette, recording: Cassette) -> None:
     llm = Ollama(model="smollm2:135m")
 
     first, second = llm.metadata, llm.metadata
 
+    assert "tools" in recording.exchange("/api/show").json["capabilities"]
     assert (first.context_window, first.is_function_calling_model, first.model_name) == (
-        8192,
+        context_length(recording),
         True,
         "smollm2:135m",
     )
@@ -44,12 +52,14 @@ def test_a_model_without_the_tools_capability_is_not_function_calling() -> None:
 
 
 @pytest.mark.vcr("api/show.yaml")
-async def test_ametadata_fetches_asynchronously_then_metadata_does_no_io(vcr: Cassette) -> None:
+async def test_ametadata_fetches_asynchronously_then_metadata_does_no_io(
+    vcr: VcrCassette, recording: Cassette
+) -> None:
     llm = Ollama(model="smollm2:135m")
 
     fetched = await llm.ametadata()
 
-    assert fetched.context_window == 8192
+    assert fetched.context_window == context_length(recording)
     assert llm.metadata == fetched
     assert vcr.play_count == 1
 

@@ -10,6 +10,9 @@ from llama_index.llms.ollama_provider import Ollama
 
 from ollama_provider import ModelNotFoundError, OllamaConnectionError, UnsupportedCapabilityError
 
+from ..recorded.expected import chat_text
+from ..recordings import Cassette
+
 THINK_MODEL = "smollm2-think:135m"
 # A 1x1 PNG: the image the recording sent.
 PNG = base64.b64decode(
@@ -37,37 +40,43 @@ def thinker(thinking: bool | str | None) -> Ollama:
 
 
 @pytest.mark.vcr("api/chat_think.yaml")
-def test_thinking_comes_back_as_a_thinking_block_before_the_text() -> None:
+def test_thinking_comes_back_as_a_thinking_block_before_the_text(recording: Cassette) -> None:
     response = thinker(True).chat(arithmetic_history("What is 10 + 7?"))
 
+    recorded = recording.exchange("/api/chat").json["message"]
     first, second = response.message.blocks
-    assert isinstance(first, ThinkingBlock) and first.content == "The user asks for 10 plus 7. One more."
-    assert isinstance(second, TextBlock) and second.text == ""
+    assert isinstance(first, ThinkingBlock) and first.content == recorded["thinking"]
+    assert isinstance(second, TextBlock) and second.text == recorded["content"]
 
 
 @pytest.mark.vcr("api/chat_think_level.yaml")
-def test_a_thinking_level_is_sent_as_is() -> None:
+def test_a_thinking_level_is_sent_as_is(recording: Cassette) -> None:
     response = thinker("high").chat(arithmetic_history("What is 1 + 1?"))
 
+    exchange = recording.exchange("/api/chat")
+    assert exchange.request["think"] == "high"
     assert isinstance(response.message.blocks[0], ThinkingBlock)
-    assert response.message.blocks[0].content == "1 + 1 is 2."
+    assert response.message.blocks[0].content == exchange.json["message"]["thinking"]
 
 
 @pytest.mark.vcr("api/chat_think_false.yaml")
-def test_think_false_per_call_wins_over_the_llm_setting() -> None:
+def test_think_false_per_call_wins_over_the_llm_setting(recording: Cassette) -> None:
     # The official integration turns think=False into the LLM's setting (`False or self.thinking`).
     response = thinker(True).chat(arithmetic_history("What is 10 + 7?"), think=False)
 
-    assert response.message.content == "10 + 7 = 8\n"
+    exchange = recording.exchange("/api/chat")
+    assert exchange.request["think"] is False
+    assert response.message.content == exchange.json["message"]["content"]
     assert not any(isinstance(b, ThinkingBlock) for b in response.message.blocks)
 
 
 @pytest.mark.vcr("api/chat_think_stream.yaml")
-def test_thinking_only_chunks_are_kept_with_their_thinking_delta() -> None:
+def test_thinking_only_chunks_are_kept_with_their_thinking_delta(recording: Cassette) -> None:
     chunks = list(thinker(True).stream_chat(arithmetic_history("What is 6 + 1?")))
     thinking_deltas = [c.additional_kwargs["thinking_delta"] for c in chunks]
 
-    assert thinking_deltas[:3] == ["The", " user", " asks"]
+    lines = recording.exchange("/api/chat").lines
+    assert [t or None for t in thinking_deltas] == [line["message"].get("thinking") or None for line in lines]
     assert all(c.delta == "" for c, t in zip(chunks, thinking_deltas, strict=True) if t)
     final_thinking = chunks[-1].message.blocks[0]
     assert isinstance(final_thinking, ThinkingBlock)
@@ -75,11 +84,11 @@ def test_thinking_only_chunks_are_kept_with_their_thinking_delta() -> None:
 
 
 @pytest.mark.vcr("api/chat_think_stream.yaml")
-async def test_astream_chat_carries_thinking_deltas() -> None:
+async def test_astream_chat_carries_thinking_deltas(recording: Cassette) -> None:
     stream = await thinker(True).astream_chat(arithmetic_history("What is 6 + 1?"))
     thinking = [r.additional_kwargs["thinking_delta"] async for r in stream]
 
-    assert "".join(t for t in thinking if t).startswith("The user asks for 6 plus 1.")
+    assert "".join(t for t in thinking if t) == chat_text(recording.exchange("/api/chat").lines, "thinking")
 
 
 @pytest.mark.vcr("api/chat_think_unsupported.yaml")

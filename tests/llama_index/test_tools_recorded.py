@@ -8,7 +8,6 @@ adapter forwards to ``/api/chat``.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ollama_provider import UnsupportedCapabilityError
 
-SCENARIOS: dict[str, Any] = json.loads(
-    (Path(__file__).resolve().parents[2] / "cassettes/recorded/api/scenarios.json").read_text("utf-8")
-)
+from ..recorded.expected import TOOL_CALL_ID
+from ..recordings import BUNDLED_DIR, Cassette
+
+#: What each api/ scenario sent (the requests are the same in every recording of it).
+SCENARIOS: dict[str, Any] = json.loads((BUNDLED_DIR / "api" / "scenarios.json").read_text("utf-8"))
 
 
 def recorded_request(scenario: str, index: int = 0) -> dict[str, Any]:
@@ -60,31 +61,41 @@ def llm(model: str) -> Ollama:
     return Ollama(model=model, temperature=0, additional_kwargs={"seed": 42})
 
 
+def recorded_calls(recording: Cassette, nth: int = 0) -> list[dict[str, Any]]:
+    """The tool calls of the ``nth`` recorded chat answer, one chunk after another."""
+    lines = recording.exchange("/api/chat", nth=nth).lines
+    return [call for line in lines for call in line["message"].get("tool_calls") or []]
+
+
 def test_the_tool_spec_is_the_recorded_one() -> None:
     assert WEATHER_TOOL.metadata.to_openai_tool() == recorded_request("chat_tool_call")["tools"][0]
 
 
 @pytest.mark.vcr("api/chat_tool_call.yaml")
-def test_chat_with_tools_returns_the_call_with_the_server_id() -> None:
+def test_chat_with_tools_returns_the_call_with_the_server_id(recording: Cassette) -> None:
     response = llm("smollm2-tools:135m").chat_with_tools(
         [WEATHER_TOOL], "What is the weather in Paris?", format=TOOL_CALL_FORMAT
     )
     selections = llm("smollm2-tools:135m").get_tool_calls_from_response(response)
 
     assert [(s.tool_id, s.tool_name, s.tool_kwargs) for s in selections] == [
-        ("call_vnquqt6l", "get_weather", {"city": "Paris"})
+        (call["id"], call["function"]["name"], call["function"]["arguments"])
+        for call in recorded_calls(recording)
     ]
+    assert [s.tool_name for s in selections] == ["get_weather"]
+    assert TOOL_CALL_ID.fullmatch(selections[0].tool_id)
     assert response.raw["finish_reason"] == "tool_calls"
 
 
 @pytest.mark.vcr("api/chat_tool_call.yaml", "api/show_tools_model.yaml")
-def test_predict_and_call_runs_the_tool() -> None:
+def test_predict_and_call_runs_the_tool(recording: Cassette) -> None:
     result = llm("smollm2-tools:135m").predict_and_call(
         [WEATHER_TOOL], "What is the weather in Paris?", format=TOOL_CALL_FORMAT
     )
 
-    assert result.response == '{"temperature_c": 18, "sky": "sunny"}'
-    assert result.sources[0].raw_input == {"args": (), "kwargs": {"city": "Paris"}}
+    (call,) = recorded_calls(recording)
+    assert result.response == get_weather(**call["function"]["arguments"])
+    assert result.sources[0].raw_input == {"args": (), "kwargs": call["function"]["arguments"]}
 
 
 @pytest.mark.vcr("api/chat_tool_call.yaml", "api/show_tools_model.yaml")
@@ -100,10 +111,12 @@ async def test_apredict_and_call_reads_capabilities_asynchronously() -> None:
 
 
 @pytest.mark.vcr("api/chat_tool_roundtrip.yaml")
-def test_tool_result_goes_back_with_call_id_and_tool_name() -> None:
+def test_tool_result_goes_back_with_call_id_and_tool_name(recording: Cassette) -> None:
     question = ChatMessage(role="user", content="What is the weather in Paris?")
     first = llm("smollm2-tools:135m").chat_with_tools([WEATHER_TOOL], question, format=TOOL_CALL_FORMAT)
     call = llm("smollm2-tools:135m").get_tool_calls_from_response(first)[0]
+    assert call.tool_id == recorded_calls(recording)[0]["id"]
+    second = recording.exchange("/api/chat", nth=1)
     history = [
         question,
         first.message,
@@ -117,13 +130,14 @@ def test_tool_result_goes_back_with_call_id_and_tool_name() -> None:
     # The recorded second request carries tool_call_id and tool_name: the name is found by id.
     answer = llm("smollm2:135m").chat_with_tools([WEATHER_TOOL], chat_history=history)
 
-    assert answer.message.content is not None
-    assert answer.message.content.startswith("\nYou can use the `json` module")
+    sent = second.request["messages"][-1]
+    assert (sent["tool_call_id"], sent["tool_name"]) == (call.tool_id, "get_weather")
+    assert answer.message.content == second.json["message"]["content"]
     assert len(history) == 3  # the caller's history is not mutated
 
 
 @pytest.mark.vcr("api/chat_parallel_tool_calls.yaml")
-def test_parallel_calls_are_all_kept_with_their_ids() -> None:
+def test_parallel_calls_are_all_kept_with_their_ids(recording: Cassette) -> None:
     model = llm("smollm2-tools-parallel:135m")
     response = model.chat_with_tools(
         [WEATHER_TOOL],
@@ -133,23 +147,28 @@ def test_parallel_calls_are_all_kept_with_their_ids() -> None:
     )
     selections = model.get_tool_calls_from_response(response)
 
-    assert [s.tool_kwargs["city"] for s in selections] == ["Paris", "Tokyo"]
+    assert [(s.tool_id, s.tool_kwargs) for s in selections] == [
+        (call["id"], call["function"]["arguments"]) for call in recorded_calls(recording)
+    ]
     assert len({s.tool_id for s in selections}) == 2
-    assert all(s.tool_id.startswith("call_") for s in selections)
+    assert all(TOOL_CALL_ID.fullmatch(s.tool_id) for s in selections)
 
 
 @pytest.mark.vcr("api/chat_parallel_tool_calls.yaml")
-def test_without_allow_parallel_only_the_first_call_is_kept() -> None:
+def test_without_allow_parallel_only_the_first_call_is_kept(recording: Cassette) -> None:
     model = llm("smollm2-tools-parallel:135m")
     response = model.chat_with_tools(
         [WEATHER_TOOL], "What is the weather in Paris and in Tokyo?", format=PARALLEL_FORMAT
     )
 
-    assert [s.tool_kwargs for s in model.get_tool_calls_from_response(response)] == [{"city": "Paris"}]
+    first, _second = recorded_calls(recording)
+    assert [s.tool_kwargs for s in model.get_tool_calls_from_response(response)] == [
+        first["function"]["arguments"]
+    ]
 
 
 @pytest.mark.vcr("api/chat_parallel_tool_calls_stream.yaml")
-def test_streaming_with_tools_yields_each_call_chunk_and_keeps_both() -> None:
+def test_streaming_with_tools_yields_each_call_chunk_and_keeps_both(recording: Cassette) -> None:
     chunks = list(
         llm("smollm2-tools-parallel:135m").stream_chat_with_tools(
             [WEATHER_TOOL], "What is the weather in Paris and in Tokyo?", format=PARALLEL_FORMAT
@@ -159,14 +178,14 @@ def test_streaming_with_tools_yields_each_call_chunk_and_keeps_both() -> None:
         [b.tool_call_id for b in c.message.blocks if isinstance(b, ToolCallBlock)] for c in chunks
     ]
 
-    assert calls_per_chunk == [["call_uvw4rgc3"], ["call_uvw4rgc3", "call_k0v3881j"]] + [
-        ["call_uvw4rgc3", "call_k0v3881j"]
-    ] * (len(chunks) - 2)
+    # Each response holds the calls so far: the first, then both (until the end of the stream).
+    first, second = (call["id"] for call in recorded_calls(recording))
+    assert calls_per_chunk == [[first], [first, second]] + [[first, second]] * (len(chunks) - 2)
     assert all(c.delta == "" for c in chunks)
 
 
 @pytest.mark.vcr("api/chat_tool_call_stream.yaml")
-async def test_astream_chat_with_tools_gives_the_call() -> None:
+async def test_astream_chat_with_tools_gives_the_call(recording: Cassette) -> None:
     model = llm("smollm2-tools:135m")
     stream = await model.astream_chat_with_tools(
         [WEATHER_TOOL], "What is the weather in Berlin?", format=TOOL_CALL_FORMAT
@@ -176,8 +195,9 @@ async def test_astream_chat_with_tools_gives_the_call() -> None:
         pass
 
     assert last is not None
-    assert [(s.tool_name, s.tool_kwargs) for s in model.get_tool_calls_from_response(last)] == [
-        ("get_weather", {"city": "Berlin"})
+    assert [(s.tool_id, s.tool_name, s.tool_kwargs) for s in model.get_tool_calls_from_response(last)] == [
+        (call["id"], call["function"]["name"], call["function"]["arguments"])
+        for call in recorded_calls(recording)
     ]
 
 

@@ -1,7 +1,8 @@
 """The ``ollama-provider`` commands, run in-process with typer's CliRunner against the replay server.
 
-Every request the commands send here is one the recordings hold (cassettes/recorded/api); the error
-paths use a closed port (no server) and recorded 404s (missing model).
+Every request the commands send here is one the recordings hold (the run's api/ cassettes), and the
+expected values are read from those cassettes; the error paths use a closed port (no server) and
+recorded 404s (missing model).
 """
 
 from __future__ import annotations
@@ -20,11 +21,29 @@ from ollama_provider.cli import CliState, app
 from ollama_provider.cli_output import ExitCode
 from ollama_provider.streams import Stream
 
+from ..recorded.expected import chat_text
+from ..recordings import Exchange, cassette
+
 RUNNER = CliRunner()
 HAIKU_PROMPT = "Write a haiku about the sea."  # recorded in api/chat_stream
-HAIKU_FIRST_LINE = "1. **Sail into the unknown**"
 EMBED_TEXTS = ["The sky is blue.", "Grass is green.", "Ollama runs models locally."]  # api/embed_batch
-LOCAL_PULL = "127.0.0.1:5000/library/all-minilm:latest"  # api/pull_local (a real download)
+
+
+def recorded(name: str, path: str, method: str = "POST") -> Exchange:
+    """The exchange on ``path`` of the run's cassette ``name`` (e.g. ``"api/tags.yaml"``)."""
+    return cassette(name).exchange(path, method)
+
+
+def haiku() -> Exchange:
+    return recorded("api/chat_stream.yaml", "/api/chat")
+
+
+def first_line(text: str) -> str:
+    return text.strip().splitlines()[0]
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
 
 
 def run(host: str, *args: str, stdin: str | None = None) -> Result:
@@ -48,7 +67,7 @@ def test_health_reports_version_and_models_as_json(replay_server: str) -> None:
     assert result.exit_code == ExitCode.OK, result.output
     report = json.loads(result.stdout)
     assert report["healthy"] is True
-    assert report["version"] == "0.33.0-rc2"
+    assert report["version"] == recorded("api/version.yaml", "/api/version", "GET").json["version"]
     assert "smollm2:135m" in report["model_names"]
     assert report["latency"] > 0
 
@@ -90,15 +109,20 @@ def test_models_lists_size_family_quantisation_context_and_capabilities(replay_s
     result = run(replay_server, "--json", "models")
     assert result.exit_code == ExitCode.OK, result.output
     rows = {row["name"]: row for row in json.loads(result.stdout)}
-    assert set(rows) >= {"smollm2:135m", "all-minilm:latest", "gemma3:270m"}
-    tools = rows["smollm2-tools:135m"]
-    assert tools["family"] == "llama"
-    assert tools["quantization"] == "Q4_1"
-    assert tools["context_length"] == 8192
-    assert "tools" in tools["capabilities"]  # from /api/show (recorded for this model)
+    listed = {raw["name"]: raw for raw in recorded("api/tags.yaml", "/api/tags", "GET").json["models"]}
+    assert set(rows) == set(listed) >= {"smollm2:135m", "all-minilm:latest", "gemma3:270m"}
+    tools, raw = rows["smollm2-tools:135m"], listed["smollm2-tools:135m"]
+    assert (tools["family"], tools["quantization"]) == (
+        raw["details"]["family"],
+        raw["details"]["quantization_level"],
+    )
+    assert tools["context_length"] == raw["details"]["context_length"]
+    # Capabilities come from /api/show (recorded for these models).
+    shown = recorded("api/show_tools_model.yaml", "/api/show").json
+    assert tools["capabilities"] == shown["capabilities"] and "tools" in tools["capabilities"]
     assert "thinking" in rows["smollm2-think:135m"]["capabilities"]
     assert rows["all-minilm:latest"]["capabilities"] == ["embedding"]
-    assert rows["all-minilm:latest"]["size"] == 45_949_364
+    assert rows["all-minilm:latest"]["size"] == listed["all-minilm:latest"]["size"]
 
 
 def test_models_table_shows_every_name_in_full(replay_server: str) -> None:
@@ -106,15 +130,23 @@ def test_models_table_shows_every_name_in_full(replay_server: str) -> None:
     assert result.exit_code == ExitCode.OK, result.output
     for name in ("smollm2-tools-parallel:135m", "all-minilm:latest", "gemma3:270m"):
         assert name in result.stdout
-    assert "45.9 MB" in result.stdout
+    minilm = next(
+        m
+        for m in recorded("api/tags.yaml", "/api/tags", "GET").json["models"]
+        if m["name"] == "all-minilm:latest"
+    )
+    assert megabytes(minilm["size"]) in result.stdout
 
 
 def test_models_running_lists_the_loaded_models(replay_server: str) -> None:
     result = run(replay_server, "--json", "models", "--running")
     assert result.exit_code == ExitCode.OK, result.output
     loaded = json.loads(result.stdout)
-    assert [m["name"] for m in loaded] == ["smollm2:135m", "gemma3:270m"]
-    assert loaded[0]["expires_at"].startswith("2026-11-26")
+    running = recorded("api/ps.yaml", "/api/ps", "GET").json["models"]
+    assert [m["name"] for m in loaded] == [m["name"] for m in running]
+    assert loaded[0]["expires_at"].startswith(
+        running[0]["expires_at"][:10]
+    )  # the day, from the server's time
 
 
 def test_models_recommended_needs_no_server(dead_host: str) -> None:
@@ -130,17 +162,19 @@ def test_models_recommended_needs_no_server(dead_host: str) -> None:
 def test_show_prints_details_and_capabilities(replay_server: str) -> None:
     result = run(replay_server, "show", "smollm2:135m")
     assert result.exit_code == ExitCode.OK, result.output
-    assert "134.52M" in result.stdout
-    assert "8192" in result.stdout
-    assert "completion, tools" in result.stdout
+    shown = recorded("api/show.yaml", "/api/show").json
+    assert shown["details"]["parameter_size"] in result.stdout
+    assert str(shown["model_info"]["llama.context_length"]) in result.stdout
+    assert ", ".join(shown["capabilities"]) in result.stdout
 
 
 def test_show_json_has_the_context_length(replay_server: str) -> None:
     result = run(replay_server, "--json", "show", "all-minilm:latest")
     assert result.exit_code == ExitCode.OK, result.output
     shown = json.loads(result.stdout)
-    assert shown["capabilities"] == ["embedding"]
-    assert shown["context_length"] == 512
+    raw = recorded("api/show_embedding_model.yaml", "/api/show").json
+    assert shown["capabilities"] == raw["capabilities"] == ["embedding"]
+    assert shown["context_length"] == raw["model_info"]["bert.context_length"]
 
 
 def test_show_of_a_missing_model_exits_4_and_says_how_to_pull_it(replay_server: str) -> None:
@@ -156,8 +190,10 @@ def test_show_of_a_missing_model_exits_4_and_says_how_to_pull_it(replay_server: 
 def test_chat_streams_the_answer_then_usage_and_speed(replay_server: str) -> None:
     result = run(replay_server, "chat", "smollm2:135m", HAIKU_PROMPT)
     assert result.exit_code == ExitCode.OK, result.output
-    assert result.stdout.startswith(HAIKU_FIRST_LINE)
-    assert "17 prompt + 40 completion tokens" in result.stderr
+    lines = haiku().lines
+    assert result.stdout.startswith(first_line(chat_text(lines)))
+    final = lines[-1]
+    assert f"{final['prompt_eval_count']} prompt + {final['eval_count']} completion tokens" in result.stderr
     assert "tokens/s" in result.stderr
 
 
@@ -165,9 +201,14 @@ def test_chat_json_gives_content_usage_and_done_reason(replay_server: str) -> No
     result = run(replay_server, "--json", "chat", "smollm2:135m", HAIKU_PROMPT, "--temperature", "0")
     assert result.exit_code == ExitCode.OK, result.output
     reply = json.loads(result.stdout)
-    assert reply["content"].startswith(HAIKU_FIRST_LINE)
-    assert reply["usage"] == {"prompt_tokens": 17, "completion_tokens": 40}
-    assert reply["done_reason"] == "stop"
+    lines = haiku().lines
+    assert reply["content"] == chat_text(lines)
+    final = lines[-1]
+    assert reply["usage"] == {
+        "prompt_tokens": final["prompt_eval_count"],
+        "completion_tokens": final["eval_count"],
+    }
+    assert reply["done_reason"] == final["done_reason"]
     assert reply["tokens_per_second"] > 0
 
 
@@ -180,7 +221,7 @@ def test_chat_with_a_missing_model_exits_4_with_the_pull_command(replay_server: 
 def test_chat_without_a_prompt_is_an_interactive_conversation(replay_server: str) -> None:
     result = run(replay_server, "chat", "smollm2:135m", stdin=f"{HAIKU_PROMPT}\n/bye\n")
     assert result.exit_code == ExitCode.OK, result.output
-    assert HAIKU_FIRST_LINE in result.stdout
+    assert first_line(chat_text(haiku().lines)) in result.stdout
     assert "/bye to leave" in result.stderr
     assert "tokens/s" in result.stderr
 
@@ -222,24 +263,33 @@ def test_embed_table_shows_dimensions_and_norm(replay_server: str) -> None:
 # --------------------------------------------------------------------------------------------- pull
 
 
+def local_pull() -> Exchange:
+    """The recorded pull from a registry (a real download of all-minilm)."""
+    return recorded("api/pull_local.yaml", "/api/pull")
+
+
 def test_pull_draws_progress_and_ends_with_success(replay_server: str) -> None:
-    result = run(replay_server, "pull", "--insecure", LOCAL_PULL)
+    pull = local_pull()
+    name = pull.request["model"]
+    result = run(replay_server, "pull", "--insecure", name)
     assert result.exit_code == ExitCode.OK, result.output
     assert "pulling manifest" in result.stdout
-    assert "pulling dc4387e22421" in result.stdout  # the layer's bar
-    assert "45.9/45.9 MB" in result.stdout
-    assert result.stdout.rstrip().endswith(f"{LOCAL_PULL}: success")
+    layer = next(line for line in pull.lines if line.get("digest"))
+    assert layer["status"] in result.stdout  # the layer's bar
+    total = megabytes(layer["total"]).removesuffix(" MB")
+    assert f"{total}/{total} MB" in result.stdout
+    assert result.stdout.rstrip().endswith(f"{name}: success")
 
 
 def test_pull_json_prints_one_object_per_progress_update(replay_server: str) -> None:
-    result = run(replay_server, "--json", "pull", "--insecure", LOCAL_PULL)
+    pull = local_pull()
+    result = run(replay_server, "--json", "pull", "--insecure", pull.request["model"])
     assert result.exit_code == ExitCode.OK, result.output
     updates = [json.loads(line) for line in result.stdout.splitlines()]
-    assert updates[0]["status"] == "pulling manifest"
+    assert [u["status"] for u in updates] == [line["status"] for line in pull.lines]
     assert updates[-1]["status"] == "success"
     layer = [u["completed"] for u in updates if u["digest"]]
-    assert len(layer) > 10
-    assert layer == sorted(layer)
+    assert layer == sorted(layer)  # progress only moves forward
 
 
 class _InterruptedPull(OllamaProvider):

@@ -1,6 +1,8 @@
 """``ollama-provider demo``: picks its server, runs every step against recorded answers, reports each.
 
-The demo is run once per module (it imports LangChain and LlamaIndex, which takes seconds).
+The demo replays the run's recordings (``OLLAMA_PROVIDER_CASSETTES`` points it at the overlay of
+``--recordings``); what each step returned is compared with the recorded answers of its requests. The
+demo is run once per module (it imports LangChain and LlamaIndex, which takes seconds).
 """
 
 from __future__ import annotations
@@ -17,7 +19,20 @@ from ollama_provider.cli import app
 from ollama_provider.cli_demo import DEMO_STEPS, DemoModels, DemoStep, demo_server, run_demo, run_step
 from ollama_provider.cli_output import ExitCode, Output
 
+from ..recorded.expected import chat_text
+from ..recordings import cassette
+
 RUNNER = CliRunner()
+
+
+def recorded_haiku() -> list[dict[str, Any]]:
+    """The recorded answer of the core step (its request is api/chat_stream's)."""
+    return cassette("api/chat_stream.yaml").exchange("/api/chat").lines
+
+
+def recorded_answer(name: str) -> str:
+    """The text of the (only) chat answer of a framework flow."""
+    return chat_text(cassette(name).exchange("/api/chat").lines)
 
 
 def _dead_url() -> str:
@@ -39,7 +54,8 @@ def demo_report() -> dict[str, Any]:
 
 def test_demo_without_ollama_replays_the_recordings(demo_report: dict[str, Any]) -> None:
     assert demo_report["server"]["kind"] == "replay"
-    assert demo_report["server"]["version"] == "0.33.0-rc2"
+    version = cassette("api/version.yaml").exchange("/api/version", "GET").json["version"]
+    assert demo_report["server"]["version"] == version
 
 
 def test_demo_reports_every_step_with_its_duration(demo_report: dict[str, Any]) -> None:
@@ -51,20 +67,29 @@ def test_demo_reports_every_step_with_its_duration(demo_report: dict[str, Any]) 
 def test_demo_core_stream_step_returns_the_recorded_answer(demo_report: dict[str, Any]) -> None:
     core = demo_report["steps"][0]
     assert core["ok"], core
-    assert "17 prompt + 40 completion tokens" in core["returned"]
+    lines = recorded_haiku()
+    assert core["returned"].startswith(f"{len(chat_text(lines))} characters streamed")
+    final = lines[-1]
+    assert (
+        f"{final['prompt_eval_count']} prompt + {final['eval_count']} completion tokens" in core["returned"]
+    )
 
 
 def test_demo_langchain_tool_call_runs_the_tool(demo_report: dict[str, Any]) -> None:
     step = demo_report["steps"][1]
     assert step["ok"], step
-    assert "get_weather({'city': 'Madrid'})" in step["returned"]
-    assert "Sunny and 24 °C in Madrid" in step["returned"]
+    lines = cassette("frameworks/lc_tool_call.yaml").exchange("/api/chat").lines
+    (call,) = [c for line in lines for c in line["message"].get("tool_calls") or []]
+    arguments = call["function"]["arguments"]
+    assert f"get_weather({arguments})" in step["returned"]
+    assert f"Sunny and 24 °C in {arguments['city']}" in step["returned"]  # the tool ran on them
 
 
 def test_demo_langchain_structured_output_is_a_validated_object(demo_report: dict[str, Any]) -> None:
     step = demo_report["steps"][2]
     assert step["ok"], step
-    assert step["returned"] == "Person(name='Grace Hopper', age=85)"
+    person = json.loads(recorded_answer("frameworks/lc_structured_output.yaml"))
+    assert step["returned"] == f"Person(name={person['name']!r}, age={person['age']!r})"
 
 
 def test_demo_human_output_names_the_replay_and_each_step(capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,7 +97,7 @@ def test_demo_human_output_names_the_replay_and_each_step(capsys: pytest.Capture
     printed = capsys.readouterr()
     assert "Replaying real recorded Ollama answers" in printed.err
     assert "[1/1] Core: streamed chat" in printed.out
-    assert "1. **Sail into the unknown**" in printed.out  # streamed as it arrived
+    assert chat_text(recorded_haiku()).strip().splitlines()[0] in printed.out  # streamed as it arrived
     assert "✓" in printed.out
 
 
@@ -133,7 +158,8 @@ def test_demo_exit_code_matches_its_steps(demo_report: dict[str, Any]) -> None:
 def test_demo_llama_index_rag_answers_from_the_retrieved_document(demo_report: dict[str, Any]) -> None:
     step = demo_report["steps"][3]
     assert step["ok"], step
-    assert "'1. The Eiffel Tower was finished in 1889.'" in step["returned"]
+    first_line = recorded_answer("frameworks/li_rag.yaml").strip().splitlines()[0]
+    assert f"-> {first_line!r}" in step["returned"]
     assert "retrieved: 'The Eiffel Tower is in Paris and was finished in 1889.'" in step["returned"]
 
 

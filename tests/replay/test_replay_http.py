@@ -1,4 +1,4 @@
-"""The replay server over cassettes/recorded, driven with plain httpx (one server per module)."""
+"""The replay server over the run's recordings, driven with plain httpx (one server per module)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 
 from ollama_provider.replay import ReplayServer
 
-RECORDED = Path(__file__).resolve().parents[2] / "cassettes" / "recorded"
+from ..recordings import cassette, recordings_dir
+
 HAIKU = {
     "model": "smollm2:135m",
     "options": {"temperature": 0, "seed": 42, "num_predict": 48},
@@ -35,14 +36,18 @@ def client(replay_server: str) -> Iterator[httpx.Client]:
         yield http
 
 
+def recorded_haiku_lines() -> int:
+    return len(cassette("api/chat_stream.yaml").exchange("/api/chat").lines)
+
+
 def test_streamed_chat_is_chunked_ndjson_one_line_per_recorded_chunk(client: httpx.Client) -> None:
     with client.stream("POST", "/api/chat", json=HAIKU) as response:
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/x-ndjson"
         assert response.headers["transfer-encoding"] == "chunked"
         lines = [json.loads(line) for line in response.iter_lines() if line]
-    assert len(lines) == 40
-    assert lines[-1]["done"] is True and lines[-1]["done_reason"] == "stop"
+    assert lines == cassette("api/chat_stream.yaml").exchange("/api/chat").lines
+    assert lines[-1]["done"] is True
 
 
 def test_non_streamed_chat_has_content_length_and_recorded_content_type(client: httpx.Client) -> None:
@@ -173,11 +178,11 @@ def test_concurrent_clients_each_get_a_complete_stream(replay_server: str) -> No
                 return sum(1 for line in response.iter_lines() if line)
 
         with ThreadPoolExecutor(max_workers=8) as pool:
-            assert list(pool.map(stream_once, range(16))) == [40] * 16
+            assert list(pool.map(stream_once, range(16))) == [recorded_haiku_lines()] * 16
 
 
 def test_sequences_are_served_in_recorded_order_then_stick_to_the_last(tmp_path: Path) -> None:
-    shutil.copy(RECORDED / "api" / "server_busy_then_ok.yaml", tmp_path)
+    shutil.copy(recordings_dir() / "api" / "server_busy_then_ok.yaml", tmp_path)
     body = {"model": "gemma3:270m", "prompt": "hi", "stream": False, "options": {"num_predict": 5}}
     with ReplayServer(tmp_path) as server, httpx.Client(base_url=server.url) as http:
         statuses = [http.post("/api/generate", json=body).status_code for _ in range(4)]

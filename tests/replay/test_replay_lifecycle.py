@@ -13,19 +13,26 @@ import pytest
 
 from ollama_provider.replay import ReplayServer, serve
 
-RECORDED = Path(__file__).resolve().parents[2] / "cassettes" / "recorded"
+from ..recorded.expected import utc
+from ..recordings import cassette, recordings_dir
+
 HAIKU = {
     "model": "smollm2:135m",
     "messages": [{"role": "user", "content": "Write a haiku about the sea."}],
 }
-RECORDED_HAIKU_SECONDS = 0.359  # created_at of the last line minus the first, in api/chat_stream.yaml
+
+
+def recorded_haiku() -> tuple[int, float]:
+    """Lines of api/chat_stream.yaml's answer, and seconds from its first line's created_at to the last's."""
+    lines = cassette("api/chat_stream.yaml").exchange("/api/chat").lines
+    return len(lines), (utc(lines[-1]["created_at"]) - utc(lines[0]["created_at"])).total_seconds()
 
 
 @pytest.fixture(scope="module")
 def small_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("cassettes")
     for name in ("chat_stream.yaml", "version.yaml"):
-        shutil.copy(RECORDED / "api" / name, directory)
+        shutil.copy(recordings_dir() / "api" / name, directory)
     return directory
 
 
@@ -102,19 +109,21 @@ def _time_stream(url: str) -> tuple[float, float, int]:
 
 
 def test_streams_are_as_fast_as_possible_by_default(small_dir: Path) -> None:
+    lines, seconds = recorded_haiku()
     with ReplayServer(small_dir) as server:
         _, total, count = _time_stream(server.url)
-    assert count == 40
+    assert count == lines
     # pace=2.0 would sleep at least this long; a generous bound because shared machines stall.
-    assert total < RECORDED_HAIKU_SECONDS * 2
+    assert total < seconds * 2
 
 
 def test_paced_streams_keep_the_recorded_rhythm_scaled(small_dir: Path) -> None:
+    lines, seconds = recorded_haiku()
     with ReplayServer(small_dir, pace=0.5) as server:
         first, total, count = _time_stream(server.url)
-    assert count == 40
+    assert count == lines
     assert first < 1.0  # the first line is not delayed
-    assert RECORDED_HAIKU_SECONDS * 0.5 * 0.9 <= total < RECORDED_HAIKU_SECONDS * 0.5 + 2.0
+    assert seconds * 0.5 * 0.9 <= total < seconds * 0.5 + 2.0
 
 
 def test_stop_interrupts_a_paced_stream_promptly(small_dir: Path) -> None:

@@ -10,6 +10,7 @@ the .ipynb files are what that execution printed.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -511,13 +512,14 @@ server = ReplayServer(recordings, port=port).start()
 print("restarted: ", local.check_health().status, "| failures reset to", local.health.consecutive_failures)"""
     ),
     new_markdown_cell(
-        "## Pull with progress\n\nThe recorded pull downloads `all-minilm` from a registry on the recording "
-        "machine. On your own Ollama set `PULL_MODEL` to a model of the library, e.g. `qwen2.5:0.5b`. A pull "
-        "whose connection drops is asked again: Ollama resumes from the layers it already has."
+        "## Pull with progress\n\nPulls `all-minilm` from the Ollama library; set `PULL_MODEL` to pull another "
+        "model (and `PULL_INSECURE=1` for a registry without TLS). The replay server answers with a real "
+        "recorded download. A pull whose connection drops is asked again: Ollama resumes from the layers it "
+        "already has."
     ),
     new_code_cell(
         """\
-PULL_MODEL = os.environ.get("PULL_MODEL", "127.0.0.1:5000/library/all-minilm:latest")
+PULL_MODEL = os.environ.get("PULL_MODEL", "all-minilm")
 shown = set()
 
 def report(update):
@@ -526,7 +528,7 @@ def report(update):
         shown.add((update.status, step))
         print(update.status, "" if step is None else f"{step}%+ of {update.total / 1e6:.1f} MB")
 
-final = provider.pull_model(PULL_MODEL, progress=report, insecure=PULL_MODEL.startswith("127.0.0.1:5000/"))
+final = provider.pull_model(PULL_MODEL, progress=report, insecure=os.environ.get("PULL_INSECURE") == "1")
 final.status"""
     ),
     new_markdown_cell(
@@ -592,8 +594,16 @@ def build(name: str) -> nbformat.NotebookNode:
     return notebook
 
 
-def execute(notebook: nbformat.NotebookNode, ollama_host: str) -> None:
-    env = {**os.environ, "OLLAMA_HOST": ollama_host}
+def recorded_pull_model(recordings: Path) -> str:
+    """The model of the recorded pull (api/pull_local.yaml), which the replay server can answer."""
+    from ollama_provider.cassettes import load_cassette
+
+    (pull,) = load_cassette(recordings / "api" / "pull_local.yaml")
+    return str(json.loads(pull.request_body)["model"])
+
+
+def execute(notebook: nbformat.NotebookNode, ollama_host: str, **env_vars: str) -> None:
+    env = {**os.environ, "OLLAMA_HOST": ollama_host, **env_vars}
     NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute(
         env=env
     )
@@ -605,10 +615,13 @@ def main(names: list[str]) -> None:
     from ollama_provider.replay import ReplayServer
 
     live = os.environ.get("OLLAMA_HOST")
-    with ReplayServer(bundled_recordings() or HERE.parent / "cassettes" / "recorded") as server:
+    recordings = bundled_recordings() or HERE.parent / "cassettes" / "recorded"
+    # Replayed, the pull example asks for the recorded pull; live, for PULL_MODEL or its default.
+    replayed = {} if live else {"PULL_MODEL": recorded_pull_model(recordings)}
+    with ReplayServer(recordings) as server:
         for name in names or NOTEBOOKS:
             notebook = build(name)
-            execute(notebook, live or server.url)
+            execute(notebook, live or server.url, **replayed)
             nbformat.write(notebook, HERE / name)
             print("wrote", name)
 

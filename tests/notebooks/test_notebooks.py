@@ -1,8 +1,11 @@
 """Every notebook in notebooks/ runs top to bottom, and its saved outputs are what it really prints.
 
-The notebooks talk to ``OLLAMA_HOST``: here a replay server over cassettes/recorded (every cell only
-sends recorded requests), or the real Ollama at ``OLLAMA_HOST`` when one answers there. The four
-notebooks execute concurrently, each in its own kernel, once per module.
+The notebooks talk to ``OLLAMA_HOST``: here a replay server over the run's recordings (every cell only
+sends requests the bundled recordings hold), or the real Ollama at ``OLLAMA_HOST`` when one answers
+there. The four notebooks execute concurrently, each in its own kernel, once per module.
+
+Notebooks are documentation built from the bundled recordings, saved outputs included: every test here
+is marked ``docs`` (``uv run python -m tests.tools.docs_outputs`` rebuilds them after a re-recording).
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import asyncio
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -22,9 +24,11 @@ from ollama_provider.cli_demo import probe
 from ollama_provider.config import resolve_host
 from ollama_provider.replay import ReplayServer
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from ..recordings import REPO_ROOT, cassette, recordings_dir
+
+pytestmark = pytest.mark.docs
+
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-RECORDED = REPO_ROOT / "cassettes" / "recorded"
 NOTEBOOKS = ("quickstart.ipynb", "langchain.ipynb", "llama_index.ipynb", "operations.ipynb")
 CELL_TIMEOUT_SECONDS = 120
 
@@ -50,12 +54,14 @@ def ollama_url() -> Iterator[tuple[str, bool]]:
     if live is not None:
         yield live, True
         return
-    with ReplayServer(RECORDED) as server:
+    with ReplayServer(recordings_dir()) as server:
         yield server.url, False
 
 
-async def _execute_all(url: str) -> dict[str, nbformat.NotebookNode | BaseException]:
+async def _execute_all(url: str, live: bool) -> dict[str, nbformat.NotebookNode | BaseException]:
     env = {**os.environ, "OLLAMA_HOST": url}
+    if not live:  # the pull example pulls a library model by default; replayed, the recorded pull
+        env["PULL_MODEL"] = cassette("api/pull_local.yaml").exchange("/api/pull").request["model"]
 
     async def execute(name: str) -> nbformat.NotebookNode | BaseException:
         notebook = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
@@ -77,7 +83,7 @@ async def _execute_all(url: str) -> dict[str, nbformat.NotebookNode | BaseExcept
 
 @pytest.fixture(scope="module")
 def executed(ollama_url: tuple[str, bool]) -> dict[str, nbformat.NotebookNode | BaseException]:
-    return asyncio.run(_execute_all(ollama_url[0]))
+    return asyncio.run(_execute_all(*ollama_url))
 
 
 def _text_outputs(cell: Any) -> str:

@@ -1,7 +1,7 @@
-"""langchain-tests standard integration suites, replayed from the official package's recordings.
+"""langchain-tests standard integration suites, replayed from our adapter's own recordings.
 
-The class names match the cassettes in cassettes/recorded/langchain-standard (see conftest.py for
-what replays, what is skipped and why). With an Ollama at OLLAMA_HOST the whole suite runs live.
+The class names match the cassettes in cassettes/recorded/langchain-standard-ours (see conftest.py
+for what replays, what is recorded and why). With an Ollama at OLLAMA_HOST the whole suite runs live.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ class TestChatOllamaIntegration(ChatModelIntegrationTests):
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        # As the recordings were made (options do not take part in replay matching).
+        # As the recordings were made (see langchain-standard-ours/README.md; replay ignores options).
         return {"model": "smollm2:135m", "seed": 42, "num_predict": 100, "temperature": 0}
 
     @property

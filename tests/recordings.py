@@ -87,8 +87,9 @@ class Exchange:
 class Cassette:
     """The exchanges of a vcrpy cassette, read anew on each look (a record run keeps appending)."""
 
-    def __init__(self, name: str, read: Callable[[], list[Exchange]]) -> None:
+    def __init__(self, name: str, read: Callable[[], list[Exchange]], *, replaying: bool = True) -> None:
         self.name = name
+        self.replaying = replaying  # False while a record run records into it
         self._read = read
 
     @property
@@ -104,19 +105,24 @@ class Cassette:
             and (where is None or where(exchange.request))
         ]
 
-    def exchange(self, path: str, method: str = "POST", where: Where | None = None, nth: int = 0) -> Exchange:
-        """The ``nth`` matching exchange. When the recording lacks it the test is skipped, saying so.
+    def require(self, path: str, method: str = "POST", where: Where | None = None, nth: int = 0) -> None:
+        """Before sending a request: skip the test, saying so, when the replayed recording lacks its answer.
 
         A re-recording may hold fewer exchanges than the bundled one (a record run stopped by a failed
         assertion, or tests sharing a cassette that overwrote each other): what is not recorded cannot
-        be replayed. On the bundled recordings every test finds what it needs.
+        be replayed. On the bundled recordings every test finds what it needs; a record run records it.
         """
-        found = self.all(path, method, where)
-        if len(found) <= nth:
+        if self.replaying and len(self.all(path, method, where)) <= nth:
             what = f"{method} {path}" + (" for the request this test sends" if where else "")
             pytest.skip(
                 f"{self.name} holds no recorded {what} (#{nth + 1}): this recording set cannot replay it"
             )
+
+    def exchange(self, path: str, method: str = "POST", where: Where | None = None, nth: int = 0) -> Exchange:
+        """The ``nth`` matching exchange (after the request: a record run has recorded it by then)."""
+        self.require(path, method, where, nth)
+        found = self.all(path, method, where)
+        assert len(found) > nth, f"{self.name}: no {method} {path} (#{nth + 1}) was recorded"
         return found[nth]
 
 
@@ -147,7 +153,7 @@ def vcr_cassette(cassette: Any) -> Cassette:
             _exchange(request.method, request.uri, request.body, answer) for request, answer in cassette.data
         ]
 
-    return Cassette(name, read)
+    return Cassette(name, read, replaying=bool(cassette.write_protected))
 
 
 def _text(raw: str | bytes | None) -> str:

@@ -110,13 +110,14 @@ def test_tool_message_round_trip_sends_the_call_id_back(ollama_host: str, record
     result = ToolMessage(
         '{"temperature_c": 18, "sky": "sunny"}', tool_call_id=call_message.tool_calls[0]["id"]
     )
-    recorded_answer = recording.exchange("/api/chat", nth=1)
+    recording.require("/api/chat", nth=1)
     # The recorded second request carries tool_call_id and tool_name: it only matches if we send both.
     answer = (
         chat(ollama_host, "smollm2:135m")
         .bind_tools([WEATHER_TOOL])
         .invoke([question, call_message, result], stream=False)
     )
+    recorded_answer = recording.exchange("/api/chat", nth=1)
     sent = recorded_answer.request["messages"][-1]
     assert (sent["tool_call_id"], sent["tool_name"]) == (call_message.tool_calls[0]["id"], "get_weather")
     assert answer.content == recorded_answer.json["message"]["content"]

@@ -52,18 +52,14 @@ def recorded_llm(**kwargs: Any) -> Ollama:
     return Ollama(model="smollm2:135m", temperature=0.0, additional_kwargs={"seed": 42}, **kwargs)
 
 
-def require_painter_answer(recording: Cassette) -> dict[str, Any]:
-    """The recorded non-streamed answer to PAINTER (a re-recording may lack it)."""
-    where = last_user_text("Name a famous painter.")
-    painter: dict[str, Any] = recording.exchange(
-        "/api/chat", where=lambda b: where(b) and b["stream"] is False
-    ).json
-    return painter
+def painted(body: dict[str, Any]) -> bool:
+    """The non-streamed chat request of PAINTER (a re-recording may lack it)."""
+    return last_user_text("Name a famous painter.")(body) and body.get("stream") is False
 
 
 @pytest.mark.vcr("frameworks/li_chat.yaml")
 def test_chat_and_stream_emit_instrumentation_events(events: list[str], recording: Cassette) -> None:
-    require_painter_answer(recording)
+    recording.require("/api/chat", where=painted)
     llm = recorded_llm()
     llm.chat(PAINTER)
     chunks = list(llm.stream_chat(COMPOSER))
@@ -83,7 +79,7 @@ def test_complete_emits_completion_events(events: list[str]) -> None:
 
 @pytest.mark.vcr("frameworks/li_chat.yaml")
 def test_callback_handlers_see_every_llm_call_and_token_counts(recording: Cassette) -> None:
-    painter = require_painter_answer(recording)
+    recording.require("/api/chat", where=painted)
     debug, tokens = LlamaDebugHandler(), TokenCountingHandler()
     llm = recorded_llm(callback_manager=CallbackManager([debug, tokens]))
 
@@ -92,6 +88,7 @@ def test_callback_handlers_see_every_llm_call_and_token_counts(recording: Casset
 
     assert len(debug.get_llm_inputs_outputs()) == 2
     # The counts the server reported (our adapter hands them to LlamaIndex), not a tokenizer's guess.
+    painter = recording.exchange("/api/chat", where=painted).json
     assert (
         tokens.llm_token_counts[0].prompt_token_count,
         tokens.llm_token_counts[0].completion_token_count,

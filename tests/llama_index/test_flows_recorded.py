@@ -19,7 +19,7 @@ from llama_index.llms.ollama_provider import Ollama, StructuredOutputError
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from ..recorded.expected import chat_text
-from ..recordings import Cassette, Exchange, last_user_text
+from ..recordings import Cassette, Exchange, Where, last_user_text
 
 CHAT_MODEL = "smollm2:135m"
 EMBED_MODEL = "all-minilm:latest"
@@ -44,22 +44,33 @@ class Person(BaseModel):
     age: int
 
 
-def answer_to(recording: Cassette, question: str, *, stream: bool) -> Exchange:
-    """The recorded chat exchange whose last message is ``question``, streamed or not."""
-    return recording.exchange(
-        "/api/chat", where=lambda body: last_user_text(question)(body) and body.get("stream", True) is stream
-    )
+def asked(question: str, *, stream: bool) -> Where:
+    """Chat requests whose last message is ``question``, streamed or not."""
+    return lambda body: last_user_text(question)(body) and body.get("stream", True) is stream
+
+
+def answer(recording: Cassette, where: Where) -> Exchange:
+    """The recorded chat exchange ``where`` picks (read after the request: a record run records it)."""
+    return recording.exchange("/api/chat", where=where)
 
 
 def recorded_text(exchange: Exchange) -> str:
     return chat_text(exchange.lines)
 
 
+PAINTED, COMPOSED, MOONED = (
+    asked(PAINTER, stream=False),
+    asked(COMPOSER, stream=True),
+    asked(MOON, stream=False),
+)
+
+
 @pytest.mark.vcr("frameworks/li_chat.yaml")
 def test_chat_returns_the_recorded_answer(recording: Cassette) -> None:
-    recorded = answer_to(recording, PAINTER, stream=False).json
+    recording.require("/api/chat", where=PAINTED)
     response = recorded_llm(32).chat([ChatMessage(role="user", content=PAINTER)])
 
+    recorded = answer(recording, PAINTED).json
     assert response.message.content == recorded["message"]["content"]
     assert response.raw["done_reason"] == recorded["done_reason"]
     prompt, completion = recorded["prompt_eval_count"], recorded["eval_count"]
@@ -72,9 +83,10 @@ def test_chat_returns_the_recorded_answer(recording: Cassette) -> None:
 
 @pytest.mark.vcr("frameworks/li_chat.yaml")
 def test_stream_chat_yields_deltas_that_add_up_to_the_recorded_answer(recording: Cassette) -> None:
-    exchange = answer_to(recording, COMPOSER, stream=True)
+    recording.require("/api/chat", where=COMPOSED)
     chunks = list(recorded_llm(32).stream_chat([ChatMessage(role="user", content=COMPOSER)]))
 
+    exchange = answer(recording, COMPOSED)
     assert "".join(c.delta or "" for c in chunks) == recorded_text(exchange)
     # Each response carries the text so far.
     so_far = [chat_text(exchange.lines[: n + 1]) for n in range(len(exchange.lines))]
@@ -85,49 +97,55 @@ def test_stream_chat_yields_deltas_that_add_up_to_the_recorded_answer(recording:
 
 @pytest.mark.vcr("frameworks/li_chat.yaml")
 async def test_astream_chat_matches_the_sync_stream(recording: Cassette) -> None:
-    exchange = answer_to(recording, COMPOSER, stream=True)
+    recording.require("/api/chat", where=COMPOSED)
     stream = await recorded_llm(32).astream_chat([ChatMessage(role="user", content=COMPOSER)])
     deltas = [chunk.delta async for chunk in stream]
 
-    assert "".join(d or "" for d in deltas) == recorded_text(exchange)
+    assert "".join(d or "" for d in deltas) == recorded_text(answer(recording, COMPOSED))
 
 
 @pytest.mark.vcr("frameworks/li_chat.yaml")
 async def test_achat_returns_the_recorded_answer(recording: Cassette) -> None:
-    exchange = answer_to(recording, PAINTER, stream=False)
+    recording.require("/api/chat", where=PAINTED)
     response = await recorded_llm(32).achat([ChatMessage(role="user", content=PAINTER)])
 
-    assert response.message.content == recorded_text(exchange)
+    assert response.message.content == recorded_text(answer(recording, PAINTED))
 
 
 @pytest.mark.vcr("frameworks/li_complete.yaml")
 def test_complete_sends_the_prompt_as_a_user_message(recording: Cassette) -> None:
-    exchange = answer_to(recording, MOON, stream=False)
+    recording.require("/api/chat", where=MOONED)
     response = recorded_llm(32).complete(MOON)
 
+    exchange = answer(recording, MOONED)
     assert exchange.request["messages"] == [{"role": "user", "content": MOON}]
     assert response.text == recorded_text(exchange)
 
 
 @pytest.mark.vcr("frameworks/li_complete.yaml")
 async def test_acomplete_returns_the_recorded_answer(recording: Cassette) -> None:
-    exchange = answer_to(recording, MOON, stream=False)
+    recording.require("/api/chat", where=MOONED)
+    text = (await recorded_llm(32).acomplete(MOON)).text
 
-    assert (await recorded_llm(32).acomplete(MOON)).text == recorded_text(exchange)
+    assert text == recorded_text(answer(recording, MOONED))
 
 
 def recorded_person(recording: Cassette) -> dict[str, Any]:
-    answer: dict[str, Any] = json.loads(recorded_text(answer_to(recording, KATHERINE, stream=False)))
-    return answer
+    person: dict[str, Any] = json.loads(recorded_text(answer(recording, asked(KATHERINE, stream=False))))
+    return person
+
+
+def predict(model: type[BaseModel]) -> BaseModel:
+    return recorded_llm(60).structured_predict(
+        model, PromptTemplate("Extract name and age: {text}"), text="Katherine Johnson was 101."
+    )
 
 
 @pytest.mark.vcr("frameworks/li_structured_predict.yaml")
 def test_structured_predict_sends_the_json_schema_and_parses_the_answer(recording: Cassette) -> None:
-    person = recorded_llm(60).structured_predict(
-        Person, PromptTemplate("Extract name and age: {text}"), text="Katherine Johnson was 101."
-    )
+    person = predict(Person)
 
-    sent = answer_to(recording, KATHERINE, stream=False).request["format"]
+    sent = answer(recording, asked(KATHERINE, stream=False)).request["format"]
     assert sent["properties"].keys() == {"name", "age"} and sent["required"] == ["name", "age"]
     assert person == Person(**recorded_person(recording))
 
@@ -162,19 +180,18 @@ def person_older_than(limit: int) -> type[BaseModel]:
     return CheckedPerson
 
 
-@pytest.mark.vcr("frameworks/li_structured_predict.yaml")
+# The same request twice: the model's answer first, then a model that rejects it.
+@pytest.mark.vcr("frameworks/li_structured_predict.yaml", allow_playback_repeats=True)
 def test_structured_predict_names_the_field_when_the_answer_does_not_validate(recording: Cassette) -> None:
-    recorded = recorded_person(recording)
+    first = predict(Person)
+    assert isinstance(first, Person)
     with pytest.raises(
         StructuredOutputError, match=r"not a valid CheckedPerson: age: .*must be more than"
     ) as caught:
-        recorded_llm(60).structured_predict(
-            person_older_than(recorded["age"]),
-            PromptTemplate("Extract name and age: {text}"),
-            text="Katherine Johnson was 101.",
-        )
+        predict(person_older_than(first.age))
 
-    assert json.loads(caught.value.text) == recorded  # the model's answer, for the caller to inspect
+    recorded = recorded_person(recording)
+    assert json.loads(caught.value.text) == recorded == first.model_dump()  # the answer, for the caller
     assert isinstance(caught.value, ValueError)
 
 
@@ -211,20 +228,20 @@ async def test_rag_aquery_gives_the_same_answer(recording: Cassette) -> None:
 
 @pytest.mark.vcr("frameworks/li_chat.yaml")
 def test_stream_complete_yields_the_recorded_stream(recording: Cassette) -> None:
-    exchange = answer_to(recording, COMPOSER, stream=True)
+    recording.require("/api/chat", where=COMPOSED)
     chunks = list(recorded_llm(32).stream_complete(COMPOSER))
 
-    assert chunks[-1].text == recorded_text(exchange)
+    assert chunks[-1].text == recorded_text(answer(recording, COMPOSED))
     assert "".join(c.delta or "" for c in chunks) == chunks[-1].text
 
 
 @pytest.mark.vcr("frameworks/li_chat.yaml")
 async def test_astream_complete_yields_the_recorded_stream(recording: Cassette) -> None:
-    exchange = answer_to(recording, COMPOSER, stream=True)
+    recording.require("/api/chat", where=COMPOSED)
     stream = await recorded_llm(32).astream_complete(COMPOSER)
     texts = [chunk.text async for chunk in stream]
 
-    assert texts[-1] == recorded_text(exchange)
+    assert texts[-1] == recorded_text(answer(recording, COMPOSED))
 
 
 def _without_titles(schema: dict[str, Any]) -> None:

@@ -116,7 +116,7 @@ def test_tool_result_goes_back_with_call_id_and_tool_name(recording: Cassette) -
     first = llm("smollm2-tools:135m").chat_with_tools([WEATHER_TOOL], question, format=TOOL_CALL_FORMAT)
     call = llm("smollm2-tools:135m").get_tool_calls_from_response(first)[0]
     assert call.tool_id == recorded_calls(recording)[0]["id"]
-    second = recording.exchange("/api/chat", nth=1)
+    recording.require("/api/chat", nth=1)
     history = [
         question,
         first.message,
@@ -130,6 +130,7 @@ def test_tool_result_goes_back_with_call_id_and_tool_name(recording: Cassette) -
     # The recorded second request carries tool_call_id and tool_name: the name is found by id.
     answer = llm("smollm2:135m").chat_with_tools([WEATHER_TOOL], chat_history=history)
 
+    second = recording.exchange("/api/chat", nth=1)
     sent = second.request["messages"][-1]
     assert (sent["tool_call_id"], sent["tool_name"]) == (call.tool_id, "get_weather")
     assert answer.message.content == second.json["message"]["content"]

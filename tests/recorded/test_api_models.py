@@ -26,9 +26,11 @@ RECORDED_MODELS = {MINILM, SMOLLM_PARALLEL, SMOLLM_THINK, SMOLLM_TOOLS, SMOLLM, 
 MINILM_WEIGHTS = "sha256:dc4387e2242164a128615d99e9a0853f3765a6484534cff4c65c381a69234e60"
 
 
-def _in_registry(model: str) -> str:
-    """``model`` as the registry of the pull and push scenarios names it."""
-    return f"{registry()}/library/{model}"
+def _in_registry(recording: Cassette, path: str, model: str) -> str:
+    """``model`` in the registry of the pull and push scenarios: the recorded name when replaying
+    (whichever registry the recording used), else in the registry to record with."""
+    recorded = [exchange.request["model"] for exchange in recording.all(path)]
+    return recorded[0] if recorded else f"{registry()}/library/{model}"
 
 
 def _assert_listed(ours: Any, raw: dict[str, Any]) -> None:
@@ -197,14 +199,15 @@ def test_copy_list_delete_then_delete_again_raises_model_not_found(
     original = next(m for m in models if m.name == SMOLLM)
     assert (copy.digest, copy.size) == (original.digest, original.size)  # a new name on the same manifest
 
-    deleted = recording.exchange("/api/delete", "DELETE")
+    recording.require("/api/delete", "DELETE")
     assert provider.delete_model("smollm2-copy:test") is None
-    assert deleted.status == 200
+    assert recording.exchange("/api/delete", "DELETE").status == 200
 
-    gone = recording.exchange("/api/delete", "DELETE", nth=1)
+    recording.require("/api/delete", "DELETE", nth=1)
     with pytest.raises(ModelNotFoundError) as raised:
         provider.delete_model("smollm2-copy:test")
     error = raised.value
+    gone = recording.exchange("/api/delete", "DELETE", nth=1)
     assert (error.status_code, error.message, error.model) == (gone.status, gone.error, "smollm2-copy:test")
     # The closest installed names (from the installed list the provider fetched after the 404).
     installed = {m.name for m in models}
@@ -231,16 +234,17 @@ def test_create_model_from_another_reports_progress_then_show_and_delete(
     assert all(u.percent is None for u in updates)  # create reports steps, not bytes
     assert any(u.status.startswith("using existing layer sha256:") for u in updates)
 
-    shown = recording.exchange("/api/show")
+    recording.require("/api/show")
     pirate = provider.show_model("smollm2-pirate:test")
-    _assert_shown(pirate, shown.json)
+    _assert_shown(pirate, recording.exchange("/api/show").json)
     assert pirate.system == "You talk like a pirate."
     assert pirate.parameter_values["temperature"] == ["0.2"]
     assert pirate.details.parent_model == SMOLLM
     assert "tools" in pirate.capabilities  # inherited from its base
 
-    recording.exchange("/api/delete", "DELETE")
+    recording.require("/api/delete", "DELETE")
     assert provider.delete_model("smollm2-pirate:test") is None
+    assert recording.exchange("/api/delete", "DELETE").status == 200
 
 
 # --------------------------------------------------------------------------- registry: pull and push
@@ -251,7 +255,9 @@ def test_create_model_from_another_reports_progress_then_show_and_delete(
 def test_pull_model_streams_download_progress_with_digest_and_percent(
     provider: OllamaProvider, recording: Cassette
 ) -> None:
-    with provider.pull_model(_in_registry(MINILM), insecure=True, stream=True) as stream:
+    with provider.pull_model(
+        _in_registry(recording, "/api/pull", MINILM), insecure=True, stream=True
+    ) as stream:
         updates = list(stream)
 
     assert_progress(updates, recording.exchange("/api/pull").lines)
@@ -273,7 +279,9 @@ def test_pull_model_of_a_model_whose_layers_are_present_reports_each_layer_compl
     provider: OllamaProvider, recording: Cassette
 ) -> None:
     updates: list[ProgressResponse] = []
-    last = provider.pull_model(_in_registry(SMOLLM), insecure=True, progress=updates.append)
+    last = provider.pull_model(
+        _in_registry(recording, "/api/pull", SMOLLM), insecure=True, progress=updates.append
+    )
 
     assert_progress(updates, recording.exchange("/api/pull").lines)
     assert last == updates[-1] == ProgressResponse("success")
@@ -314,7 +322,9 @@ def test_pull_model_after_a_dropped_pull_finishes_from_the_kept_download(
 @pytest.mark.vcr("api/push_local.yaml")
 def test_push_model_reports_upload_progress_per_layer(provider: OllamaProvider, recording: Cassette) -> None:
     updates: list[ProgressResponse] = []
-    last = provider.push_model(_in_registry(SMOLLM), insecure=True, progress=updates.append)
+    last = provider.push_model(
+        _in_registry(recording, "/api/push", SMOLLM), insecure=True, progress=updates.append
+    )
 
     assert_progress(updates, recording.exchange("/api/push").lines)
     assert last == updates[-1] == ProgressResponse("success")

@@ -183,10 +183,11 @@ def test_tool_roundtrip_sends_the_result_back_with_tool_call_id_and_tool_name(
         tool_name=call.function.name,
         tool_call_id=call.id,
     )
-    recorded_second = recording.exchange("/api/chat", nth=1)
+    recording.require("/api/chat", nth=1)
     second = provider.chat(
         [question, first.message, result], model=SMOLLM, tools=[WEATHER_TOOL], num_predict=40, **GREEDY
     )
+    recorded_second = recording.exchange("/api/chat", nth=1)
 
     sent_result = recorded_second.request["messages"][-1]
     assert (sent_result["tool_call_id"], sent_result["tool_name"]) == (call.id, "get_weather")

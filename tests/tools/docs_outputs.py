@@ -21,6 +21,7 @@ import importlib
 import os
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from types import ModuleType
 from ..recordings import REPO_ROOT
 
 OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE  # as pyproject's doctest_optionflags
+LINE_LENGTH = 110  # pyproject's ruff line-length: rewritten outputs stay lint-clean
 #: Where ``--doctest-modules`` collects (pyproject's testpaths), and the llama-index adapter, whose
 #: modules its own runner imports under their real names (tests/llama_index/test_doctests.py).
 DOCTEST_TREES = ("ollama_provider", "adapters/langchain/langchain_ollama_provider", "tests")
@@ -77,9 +79,19 @@ def stale_examples(modules: Iterable[ModuleType]) -> list[Stale]:
 
 
 def _expected(got: str, indent: int, raw: bool) -> list[str]:
-    lines = [line.rstrip() or "<BLANKLINE>" for line in got.rstrip("\n").split("\n")]
-    text = [" " * indent + line for line in lines]
-    return text if raw else [line.replace("\\", "\\\\") for line in text]  # a docstring unescapes them
+    """``got`` as the expected output of an example indented by ``indent``, in a (raw) docstring."""
+    lines: list[str] = []
+    for line in got.rstrip("\n").split("\n"):
+        line = line.rstrip() if raw else line.rstrip().replace("\\", "\\\\")  # a docstring unescapes them
+        # NORMALIZE_WHITESPACE: any run of whitespace matches any other, so long lines wrap at spaces.
+        width = LINE_LENGTH - indent
+        wrapped = (
+            textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False)
+            if len(line) > width
+            else []
+        )
+        lines += [" " * indent + part for part in wrapped or [line or "<BLANKLINE>"]]
+    return lines
 
 
 def _is_raw(opening_line: str) -> bool:
@@ -139,6 +151,7 @@ def refresh_doctests() -> int:
         state = "raised: fix it by hand" if item.got is None else "rewritten"
         print(f"{item.path.relative_to(REPO_ROOT)}:{item.line + 1} {item.where}: {state}")
     print(f"doctests: {len(stale) - len(raised)} output(s) rewritten, {len(raised)} example(s) raised")
+    print("check them: uv run pytest -m docs ollama_provider adapters/langchain tests")
     return 1 if raised else 0
 
 

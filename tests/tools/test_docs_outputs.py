@@ -24,6 +24,8 @@ first line
 old second line
 >>> "a" * 40  # still right, with an ellipsis
 'aaaa...'
+>>> " ".join(["a long answer"] * 20)  # wrapped at spaces: NORMALIZE_WHITESPACE matches it
+'a short one'
 """
 
 
@@ -72,6 +74,7 @@ def test_the_stale_outputs_are_found_and_the_right_ones_kept(stale_module: tuple
 
     assert [(s.example.source.strip(), s.got is None) for s in stale] == [  # docstrings by name
         ('print("first line\\nsecond line")', False),
+        ('" ".join(["a long answer"] * 20)  # wrapped at spaces: NORMALIZE_WHITESPACE matches it', False),
         ("1 / 0", True),  # raised: reported, never rewritten
         ('shout("hi")', False),
         ('"\\\\" + shout("x")', False),
@@ -91,7 +94,8 @@ def test_rewritten_outputs_pass_and_nothing_else_changes(stale_module: tuple[Pat
     assert "    'HI'\n" in after
     assert "    '\\\\X'\n" in after  # the raw docstring keeps one backslash per backslash
     assert "    ['A', '', 'B']\n" in after
-    assert len(after.split("\n")) == len(before)  # one output line replaced by one, here
+    assert len(after.split("\n")) == len(before) + 2  # the long answer took three lines
+    assert max(len(line) for line in after.split("\n")) <= 110  # lint-clean
     sys.modules.pop("docs_sample.answers")
     assert failures(importlib.import_module("docs_sample.answers")) == 1  # only the raising example
 

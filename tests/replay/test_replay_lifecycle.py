@@ -158,7 +158,10 @@ def test_serve_blocks_until_interrupted(small_dir: Path) -> None:
 
     def on_ready(server: ReplayServer) -> None:
         ready.append(server)
-        assert httpx.get(f"{server.url}/api/version").json() == {"version": "0.33.0-rc2"}
+        assert (
+            httpx.get(f"{server.url}/api/version").json()
+            == cassette("api/version.yaml").exchange("/api/version", "GET").json
+        )
         raise KeyboardInterrupt  # what Ctrl-C does to the blocking loop
 
     serve(small_dir, port=0, on_ready=on_ready)

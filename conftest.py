@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from _pytest.doctest import DoctestItem
 
-from tests.recordings import BUNDLED_DIR, overlay, use_recordings
+from tests.recordings import BUNDLED_DIR, is_recording, overlay, use_recordings
 
 CASSETTES_ENV = "OLLAMA_PROVIDER_CASSETTES"  # where the demo and the notebooks find the recordings
 _cleanup: list[tuple[Path, str | None]] = []
@@ -43,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if option is None:
         return
     directory = Path(option).resolve()
-    if (config.getoption("--record-mode", default=None) or "none") != "none":
+    if is_recording(config):
         directory.mkdir(parents=True, exist_ok=True)
         use_recordings(directory)
         return

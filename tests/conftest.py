@@ -36,7 +36,7 @@ from ollama_provider.cassettes import semantic_body_matcher
 from ollama_provider.replay import ReplayServer
 
 from .live_server import registry, registry_problem, server_problem
-from .recordings import REPO_ROOT, Cassette, recordings_dir, vcr_cassette
+from .recordings import REPO_ROOT, Cassette, is_recording, recordings_dir, vcr_cassette
 
 SYNTHETIC_DIR = REPO_ROOT / "cassettes" / "synthetic"
 
@@ -46,7 +46,6 @@ SYNTHETIC_DIR = REPO_ROOT / "cassettes" / "synthetic"
 _RECORDED_REQUEST_HEADERS = frozenset(
     {"accept", "accept-encoding", "connection", "content-length", "content-type", "host", "x-ollama-model"}
 )
-_RECORDING_MODES = {"rewrite", "all", "new_episodes", "once"}
 
 
 # --------------------------------------------------------------------------- vcrpy configuration
@@ -124,21 +123,22 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         _translate_cassette_marks(item)
-    recording = (config.getoption("--record-mode") or "none") in _RECORDING_MODES
+    recording = is_recording(config)
     for item in items:
+        replay_only = item.get_closest_marker("replay_only")
         if item.get_closest_marker("live"):
-            _skip_unless_nothing_wrong(item, "live test", server_problem)
-        elif recording and item.get_closest_marker("replay_only"):
-            reason = item.get_closest_marker("replay_only").args[0]  # type: ignore[union-attr]
-            item.add_marker(pytest.mark.skip(reason=f"replay only, kept as recorded: {reason}"))
+            _skip_if(item, "live test", server_problem)
+        elif recording and replay_only:
+            item.add_marker(pytest.mark.skip(reason=f"replay only, kept as recorded: {replay_only.args[0]}"))
         elif recording and item.get_closest_marker("recorded"):
             # Recording without a server would first delete the cassette, then fail.
-            _skip_unless_nothing_wrong(item, "cannot record", server_problem)
+            _skip_if(item, "cannot record", server_problem)
             if item.get_closest_marker("registry"):
-                _skip_unless_nothing_wrong(item, "cannot record", lambda: registry_problem(registry()))
+                _skip_if(item, "cannot record", lambda: registry_problem(registry()))
 
 
-def _skip_unless_nothing_wrong(item: pytest.Item, what: str, problem: Callable[[], str | None]) -> None:
+def _skip_if(item: pytest.Item, what: str, problem: Callable[[], str | None]) -> None:
+    """Skip ``item`` with ``what: reason`` when ``problem()`` names one."""
     reason = problem()
     if reason is not None:
         item.add_marker(pytest.mark.skip(reason=f"{what}: {reason}"))

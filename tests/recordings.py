@@ -49,6 +49,11 @@ def use_recordings(directory: Path) -> None:
     _active[:] = [directory]
 
 
+def is_recording(config: pytest.Config) -> bool:
+    """Whether this run records (a ``--record-mode`` other than pyproject's ``none``)."""
+    return (config.getoption("--record-mode", default=None) or "none") != "none"
+
+
 @dataclass(frozen=True)
 class Exchange:
     """One recorded request and the server's answer, decoded with ``json`` only."""
@@ -178,11 +183,6 @@ def _exchange(method: str, uri: str, body: str | bytes | None, response: dict[st
 def last_user_text(text: str) -> Where:
     """A ``where`` for chat requests whose last message says ``text``."""
     return lambda body: bool(body.get("messages")) and body["messages"][-1].get("content") == text
-
-
-def read_json(name: str) -> Any:
-    """A JSON file of the run's recordings (``api/scenarios.json``), parsed."""
-    return json.loads((recordings_dir() / name).read_text(encoding="utf-8"))
 
 
 def overlay(bundled: Path, on_top: Path, into: Path) -> Path:

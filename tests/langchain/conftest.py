@@ -27,12 +27,11 @@ from ollama_provider.cassettes import semantic_body_matcher
 
 from ..live_server import server_problem
 from ..recorded.expected import chat_text
-from ..recordings import Cassette, cassette, recordings_dir
+from ..recordings import Cassette, cassette, is_recording, recordings_dir
 
 STANDARD = "langchain-standard-ours"
 STANDARD_CLASSES = ("TestChatOllamaIntegration", "TestOllamaEmbeddingsIntegration")
 LIVE = "runs against a live Ollama only (set OLLAMA_HOST to a running server with the recorded models)"
-_RECORDING_MODES = {"rewrite", "all", "new_episodes", "once"}
 STANDARD_MATCHER = "semantic_body_any_tool_call_ids"
 
 
@@ -136,7 +135,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     standard = [item for item in items if _class_name(item) in STANDARD_CLASSES]
     if not standard:
         return
-    recording = (config.getoption("--record-mode") or "none") in _RECORDING_MODES
+    recording = is_recording(config)
     if not recording and server_problem() is None:
         return  # live: no cassette involved
     for item in standard:

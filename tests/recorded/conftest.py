@@ -16,6 +16,7 @@ import pytest
 
 from ollama_provider import OllamaProvider
 
+from ..recordings import is_recording
 from .refusing_transport import RefusingTransport
 
 #: The cassette that answers GET /api/tags when a recording lacks it (see model_suggestions).
@@ -38,7 +39,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     Replay takes it from the tags scenario. A re-record must not: the live server answers the lookup
     and it is recorded into the test's own cassette, which stays the default cassette here.
     """
-    if (config.getoption("--record-mode") or "none") != "none":
+    if is_recording(config):
         return
     for item in items:
         if item.get_closest_marker("model_suggestions"):

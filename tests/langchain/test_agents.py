@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,10 +26,10 @@ from langgraph.prebuilt import ToolNode, tools_condition
 from pydantic import BaseModel
 
 from ollama_provider import Message
-from ollama_provider.cassettes import load_cassette
 from ollama_provider.testing import ScriptedProvider, tool_call
 
 from ..recorded.api_scenarios import ONE_CALL_FORMAT, WEATHER_TOOL
+from ..recordings import Cassette
 from .scripted import scripted_chat
 
 QUESTION = "What is the weather in Paris, then in Tokyo?"
@@ -364,13 +363,11 @@ async def test_a_langgraph_tool_loop_streams_tokens_async() -> None:
 
 # -- on the recorded tool round trip ------------------------------------------------------------------
 
-ROUNDTRIP = Path(__file__).resolve().parents[2] / "cassettes/recorded/api/chat_tool_roundtrip.yaml"
-
-
-def _recorded_round_trip() -> tuple[dict[str, Any], dict[str, Any]]:
+def _recorded_round_trip(recording: Cassette) -> tuple[dict[str, Any], dict[str, Any]]:
     """The recorded tool call (first answer) and the recorded second request."""
-    first, second = load_cassette(ROUNDTRIP)
-    return json.loads(first.body)["message"]["tool_calls"][0], json.loads(second.request_body)
+    recording.require("/api/chat", nth=1)  # a re-recording that stopped after the call cannot replay it
+    first, second = recording.all("/api/chat")
+    return first.json["message"]["tool_calls"][0], second.request
 
 
 class FirstStepOnTheToolsModel(AgentMiddleware):
@@ -397,8 +394,8 @@ class FirstStepOnTheToolsModel(AgentMiddleware):
 
 @MODES
 @pytest.mark.vcr("api/chat_tool_roundtrip.yaml", record_mode="none")
-async def test_create_agent_replays_the_recorded_round_trip(asynchronous: bool) -> None:
-    recorded_call, second_request = _recorded_round_trip()
+async def test_create_agent_replays_the_recorded_round_trip(asynchronous: bool, recording: Cassette) -> None:
+    recorded_call, second_request = _recorded_round_trip(recording)
     recorded_result = tool_messages(second_request)[0]["content"]
     seen: list[dict[str, Any]] = []
 

@@ -38,6 +38,7 @@ def test_one_cassette_file_serves_that_session_alone() -> None:
     # The tool round trip's first request is recorded twice (chat_tool_call.yaml too, with another
     # call id): over the whole folder the one-interaction cassette answers it, so the second request
     # of the round trip would match nothing. Replaying the one file keeps the session together.
+    cassette("api/chat_tool_roundtrip.yaml").require("/api/chat", nth=1)  # both requests recorded?
     path = RECORDED / "api" / "chat_tool_roundtrip.yaml"
     assert load_cassette_dir(path) == load_cassette(path)
     first, second = load_cassette(path)

@@ -579,11 +579,175 @@ local.close()"""
     ),
 ]
 
+SCALE_OUT = [
+    new_markdown_cell(
+        "# Scale out: embed a corpus across several Ollama hosts with Ray Data\n\n"
+        "One `OllamaProvider(hosts=[...])` spreads each batch over every host that is up and has the model; "
+        "Ray Data runs a pool of actors, each holding one such provider, and streams the corpus through "
+        "them (`map_batches` with a callable class). The same pattern works on a Ray cluster; Dask's is in "
+        "the README.\n\n"
+        "**Where the servers come from.** With `OLLAMA_HOST` unset, this notebook starts three *fake* "
+        "Ollama servers of its own, each a process on 127.0.0.1 (`ollama_provider.fake_server`): their "
+        "vectors are made up (derived from each text's hash, so every one can be checked), and each takes "
+        "a few milliseconds per request, like a small GPU box answering one batch at a time. Set "
+        "`OLLAMA_HOST` to your servers, comma-separated (`gpu-1:11434,gpu-2:11434`), and `EMBED_MODEL` "
+        "(default `all-minilm`) to embed on real Ollamas.\n\n"
+        "Needs the `batch` dependency group: `uv sync --group batch`."
+    ),
+    new_code_cell(
+        """\
+import os
+from contextlib import ExitStack
+
+from ollama_provider.fake_server import fake_hosts
+
+MODEL = os.environ.get("EMBED_MODEL", "all-minilm")
+servers = ExitStack()  # what this notebook started, stopped in the last cell
+if os.environ.get("OLLAMA_HOST"):
+    hosts = [host.strip() for host in os.environ["OLLAMA_HOST"].split(",")]
+    print(len(hosts), "Ollama servers from OLLAMA_HOST")
+    FAKE = False
+else:
+    hosts = servers.enter_context(fake_hosts(3, models=[MODEL], parallel=1, service_time=0.02))
+    print(len(hosts), "fake Ollama servers started (OLLAMA_HOST is not set):", ", ".join(hosts))
+    FAKE = True"""
+    ),
+    new_markdown_cell(
+        "## One provider for every host\n\nIt routes each request to a host that is up and has the model; "
+        "a list of texts is cut into batches that go to all of them at once."
+    ),
+    new_code_cell(
+        """\
+from ollama_provider import OllamaProvider
+
+provider = OllamaProvider(hosts=hosts)
+health = provider.check_health()
+print("pool:", health.status)
+for host in health.hosts:
+    print(" ", host.host, "->", host.status)"""
+    ),
+    new_markdown_cell(
+        "## A corpus\n\nMade up here; in real life, `ray.data.read_parquet(...)`, `read_json(...)` and so on."
+    ),
+    new_code_cell(
+        """\
+topics = ["rivers", "volcanoes", "bees", "lighthouses", "glaciers", "comets", "forests", "harbours"]
+corpus = [f"Note {i}: facts about {topics[i % len(topics)]}, part {i // len(topics)}." for i in range(3000)]
+print(len(corpus), "texts, e.g.", repr(corpus[0]))"""
+    ),
+    new_markdown_cell(
+        "## Ray, locally\n\nTwo CPUs here; `ray.init(address=\"auto\")` joins a cluster instead. Two settings "
+        "worth knowing:\n\n"
+        "* `RAY_ENABLE_UV_RUN_RUNTIME_ENV=0`: when Python runs under `uv run` (Jupyter started with "
+        "`uv run jupyter lab`, or this repository's test suite), Ray ships the working directory to its "
+        "workers and starts each one with `uv run` in a fresh environment, without the packages of this "
+        "one; on one machine the actors then never start. It must be set before `import ray`.\n"
+        "* Ray Data's own progress bars redraw many lines in a saved notebook: off, and a `tqdm` bar "
+        "below instead; Ray Data's log of each run's start and end too (errors still show)."
+    ),
+    new_code_cell(
+        """\
+os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+import logging
+
+import ray
+
+ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+context = ray.data.DataContext.get_current()
+context.enable_progress_bars = False
+context.print_on_execution_start = False
+logging.getLogger("ray.data").setLevel(logging.ERROR)
+print("Ray", ray.__version__, "with", int(ray.cluster_resources()["CPU"]), "CPUs")"""
+    ),
+    new_markdown_cell(
+        "## The callable class: one provider per actor\n\nRay builds `Embed` once in each actor and calls it "
+        "with one batch after another. The provider handed to it is pickled: it travels as its "
+        "configuration only (no sockets, no locks), and opens its own connections in the actor. Each batch "
+        "of 100 texts is spread over the hosts."
+    ),
+    new_code_cell(
+        """\
+import numpy as np
+
+
+class Embed:
+    def __init__(self, provider: OllamaProvider, model: str) -> None:
+        self.provider = provider
+        self.model = model
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        batch["vector"] = np.array(self.provider.embed(list(batch["text"]), model=self.model))
+        return batch
+
+
+embedded = ray.data.from_items(
+    [{"id": i, "text": text} for i, text in enumerate(corpus)], override_num_blocks=12
+).map_batches(Embed, fn_constructor_args=(provider, MODEL), compute=ray.data.ActorPoolStrategy(size=2),
+              batch_size=100)"""
+    ),
+    new_markdown_cell(
+        "## Run it, with a progress bar\n\nNothing ran so far: asking for the first batch starts the actors "
+        "(seconds, on a laptop), then the bar follows the rest as the actors finish them, in any order.\n\n"
+        "Ray Data 2.60 logs one error-level line as its first actor starts (`core_worker.cc: Actor ... has "
+        "constructor arguments in the object store and max_restarts > 0`): every actor-pool map receives its "
+        "function by reference, which the dataset keeps for a restart. It is harmless here; only "
+        "`max_restarts=0` (no restarts) silences it."
+    ),
+    new_code_cell(
+        """\
+import sys
+import time
+
+from tqdm import tqdm
+
+batches = iter(embedded.iter_batches(batch_size=None))
+started = time.perf_counter()
+first = next(batches)  # runs the dataset: the actors start, and answer
+up = time.perf_counter()
+vectors = dict(zip(first["id"].tolist(), first["vector"]))
+with tqdm(total=len(corpus), initial=len(vectors), desc="embedding", unit=" texts", file=sys.stdout,
+          bar_format="{desc}: {percentage:3.0f}%|{bar:30}| {n_fmt}/{total_fmt}{unit}") as bar:
+    for batch in batches:
+        vectors.update(zip(batch["id"].tolist(), batch["vector"]))
+        bar.update(len(batch["id"]))
+finished = time.perf_counter()
+steady = (len(vectors) - len(first["id"])) / (finished - up)
+print(f"actors up in {up - started:.2f}s; {len(vectors)} vectors of {len(vectors[0])} dimensions in "
+      f"{finished - started:.2f}s: {len(vectors) / (finished - started):.0f} texts/s, "
+      f"{steady:.0f} texts/s once the actors were up")"""
+    ),
+    new_markdown_cell(
+        "## Check\n\nThe fake servers' vectors are known: each must be the one of its own text (a swapped "
+        "batch would show), and every host must have embedded some."
+    ),
+    new_code_cell(
+        """\
+import httpx
+
+if FAKE:
+    from ollama_provider.fake_server import vector_of
+
+    wrong = [i for i, text in enumerate(corpus) if vectors[i].tolist() != vector_of(text)]
+    print("vectors checked:", len(corpus) - len(wrong), "right,", len(wrong), "wrong")
+    stats = [httpx.get(url + "/_fake/stats").json() for url in hosts]
+    print("hosts that embedded:", sorted(s["name"] for s in stats if s["requests"].get("/api/embed")))
+else:
+    print("no known answers to check on real servers;", len(vectors), "vectors")"""
+    ),
+    new_code_cell(
+        """\
+ray.shutdown()
+provider.close()
+servers.close()"""
+    ),
+]
+
 NOTEBOOKS = {
     "quickstart.ipynb": QUICKSTART,
     "langchain.ipynb": LANGCHAIN,
     "llama_index.ipynb": LLAMA_INDEX,
     "operations.ipynb": OPERATIONS,
+    "scale_out.ipynb": SCALE_OUT,
 }
 
 
@@ -602,8 +766,14 @@ def recorded_pull_model(recordings: Path) -> str:
     return str(json.loads(pull.request_body)["model"])
 
 
-def execute(notebook: nbformat.NotebookNode, ollama_host: str, **env_vars: str) -> None:
-    env = {**os.environ, "OLLAMA_HOST": ollama_host, **env_vars}
+# Notebooks that start servers of their own unless OLLAMA_HOST names real ones (never the replay server).
+OWN_SERVERS = {"scale_out.ipynb"}
+
+
+def execute(notebook: nbformat.NotebookNode, ollama_host: str | None, **env_vars: str) -> None:
+    env = {**{name: value for name, value in os.environ.items() if name != "OLLAMA_HOST"}, **env_vars}
+    if ollama_host:
+        env["OLLAMA_HOST"] = ollama_host
     NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute(
         env=env
     )
@@ -621,7 +791,7 @@ def main(names: list[str]) -> None:
     with ReplayServer(recordings) as server:
         for name in names or NOTEBOOKS:
             notebook = build(name)
-            execute(notebook, live or server.url, **replayed)
+            execute(notebook, live if name in OWN_SERVERS else live or server.url, **replayed)
             nbformat.write(notebook, HERE / name)
             print("wrote", name)
 

@@ -26,6 +26,7 @@ from langchain_ollama_provider import OllamaEmbeddings  # noqa: E402
 from ollama_provider import OllamaProvider  # noqa: E402
 from ollama_provider.fake_server import fake_hosts  # noqa: E402
 
+from .readme import run_example  # noqa: E402
 from .workload import (  # noqa: E402
     CORPUS,
     HOSTS,
@@ -40,6 +41,12 @@ from .workload import (  # noqa: E402
 
 pytestmark = pytest.mark.dask
 WORKERS = 2
+
+
+# First: it starts a cluster of its own, as a reader's script would, before the module's (both would
+# want the scheduler's HTTP port).
+def test_the_readme_example_runs() -> None:
+    assert run_example("Dask").failed == 0
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ from llama_index.embeddings.ollama_provider import OllamaEmbedding
 from ollama_provider import OllamaProvider
 from ollama_provider.fake_server import fake_hosts
 
+from .readme import run_example
 from .workload import (
     CORPUS,
     HOSTS,
@@ -114,3 +115,7 @@ def test_map_batches_embeds_the_corpus_across_the_hosts(
     assert {str(row["warnings"]) for row in rows} == {""}  # in the actors
     assert [str(w.message) for w in caught] == []  # in the driver (pickling the used model included)
     assert our_log_warnings(caplog.records) == []
+
+
+def test_the_readme_example_runs(ray: ModuleType) -> None:
+    assert run_example("Ray Data").failed == 0

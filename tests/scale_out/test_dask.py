@@ -24,19 +24,17 @@ distributed = pytest.importorskip("dask.distributed", reason="dask.distributed i
 from langchain_ollama_provider import OllamaEmbeddings  # noqa: E402
 
 from ollama_provider import OllamaProvider  # noqa: E402
-from ollama_provider.fake_server import fake_hosts  # noqa: E402
+from ollama_provider.fake_server import FakeHost  # noqa: E402
 
 from .readme import run_example  # noqa: E402
 from .workload import (  # noqa: E402
     CORPUS,
-    HOSTS,
     MODEL,
     assert_every_host_embedded,
     assert_right_vectors,
     embed_partition,
     embed_with,
     our_log_warnings,
-    reset,
 )
 
 pytestmark = pytest.mark.dask
@@ -47,12 +45,6 @@ WORKERS = 2
 # want the scheduler's HTTP port).
 def test_the_readme_example_runs() -> None:
     assert run_example("Dask").failed == 0
-
-
-@pytest.fixture(scope="module")
-def urls() -> Iterator[list[str]]:
-    with fake_hosts(HOSTS, models=[MODEL]) as started:
-        yield started
 
 
 @pytest.fixture(scope="module")
@@ -79,17 +71,18 @@ def used(kind: str, urls: list[str]) -> Any:
 
 @pytest.mark.parametrize("kind", ["core provider", "langchain OllamaEmbeddings"])
 def test_partitions_embed_on_worker_processes_across_the_hosts(
-    client: Any, urls: list[str], kind: str, caplog: pytest.LogCaptureFixture
+    client: Any, fakes: list[FakeHost], urls: list[str], kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     model = used(kind, urls)
-    reset(urls)
+    for host in fakes:  # count only what the workers send
+        host.reset()
     caplog.set_level(logging.WARNING)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         on_every_worker = client.scatter(model, broadcast=True)  # one copy per worker, not one per task
         rows = db.from_sequence(CORPUS, npartitions=8).map_partitions(embed_partition, on_every_worker).compute()
     assert_right_vectors(CORPUS, [row["vector"] for row in rows])  # in order: compute() keeps it
-    assert_every_host_embedded(urls)
+    assert_every_host_embedded(fakes)
     workers = {row["worker"] for row in rows}  # (process, model object)
     assert len(workers) == WORKERS  # each worker process used one model (one connection pool) throughout
     assert os.getpid() not in {pid for pid, _ in workers}  # the workers embedded, not the driver

@@ -26,29 +26,21 @@ if importlib.util.find_spec("ray") is None:
 from llama_index.embeddings.ollama_provider import OllamaEmbedding
 
 from ollama_provider import OllamaProvider
-from ollama_provider.fake_server import fake_hosts
+from ollama_provider.fake_server import FakeHost
 
 from .readme import run_example
 from .workload import (
     CORPUS,
-    HOSTS,
     MODEL,
     EmbedBatches,
     assert_every_host_embedded,
     assert_right_vectors,
     embed_with,
     our_log_warnings,
-    reset,
 )
 
 pytestmark = pytest.mark.ray
 ACTORS = 2
-
-
-@pytest.fixture(scope="module")
-def urls() -> Iterator[list[str]]:
-    with fake_hosts(HOSTS, models=[MODEL]) as started:
-        yield started
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +79,11 @@ def used(kind: str, urls: list[str]) -> Any:
 
 @pytest.mark.parametrize("kind", ["core provider", "llama-index OllamaEmbedding"])
 def test_map_batches_embeds_the_corpus_across_the_hosts(
-    ray: ModuleType, urls: list[str], kind: str, caplog: pytest.LogCaptureFixture
+    ray: ModuleType, fakes: list[FakeHost], urls: list[str], kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     model = used(kind, urls)
-    reset(urls)
+    for host in fakes:  # count only what the workers send
+        host.reset()
     caplog.set_level(logging.WARNING)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -109,7 +102,7 @@ def test_map_batches_embeds_the_corpus_across_the_hosts(
     rows.sort(key=lambda row: row["id"])  # Ray Data does not keep the order of the blocks
     assert [row["id"] for row in rows] == list(range(len(CORPUS)))
     assert_right_vectors(CORPUS, [row["vector"] for row in rows])
-    assert_every_host_embedded(urls)
+    assert_every_host_embedded(fakes)
     workers = {int(row["pid"]) for row in rows}
     assert len(workers) == ACTORS and os.getpid() not in workers  # the actors embedded, not the driver
     assert {str(row["warnings"]) for row in rows} == {""}  # in the actors

@@ -12,23 +12,12 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
-
 from ollama_provider import OllamaProvider
-from ollama_provider.fake_server import vector_of
+from ollama_provider.fake_server import FakeHost, vector_of
 
 MODEL = "all-minilm"
 HOSTS = 3
 CORPUS = [f"document {i}: {'lorem ipsum ' * (i % 7)}".strip() for i in range(600)]
-
-
-def reset(urls: Sequence[str]) -> None:
-    for url in urls:
-        httpx.post(url + "/_fake/reset", json={}).raise_for_status()
-
-
-def embed_requests(url: str) -> int:
-    return int(httpx.get(url + "/_fake/stats").json()["requests"].get("/api/embed", 0))
 
 
 def embed_with(model: Any, texts: list[str]) -> list[list[float]]:
@@ -80,8 +69,8 @@ def assert_right_vectors(texts: Sequence[str], vectors: Sequence[Sequence[float]
     assert wrong == [], f"{len(wrong)} vectors belong to another text, first at {wrong[:5]}"
 
 
-def assert_every_host_embedded(urls: Sequence[str]) -> None:
-    counts = {url: embed_requests(url) for url in urls}
+def assert_every_host_embedded(hosts: Sequence[FakeHost]) -> None:
+    counts = {host.url: host.requests("/api/embed") for host in hosts}
     assert all(counts.values()), f"some host got no work: {counts}"
 
 

@@ -14,6 +14,7 @@ model 'llama9' not found (did you mean: llama3.2:latest? or run: ollama pull lla
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class OllamaError(Exception):
@@ -24,6 +25,19 @@ class OllamaError(Exception):
     """
 
     retryable: bool = False
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickling re-calls __init__ with args alone by default, which fails for the keyword-only
+        # arguments below: a worker process that raised one would break its pool (ProcessPoolExecutor,
+        # multiprocessing.Pool, Ray). Rebuilt from the message and the attributes instead.
+        return (_rebuilt, (type(self), self.args, self.__dict__))
+
+
+def _rebuilt(cls: type[OllamaError], args: tuple[Any, ...], state: dict[str, Any]) -> OllamaError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class InvalidRequestError(OllamaError, ValueError):

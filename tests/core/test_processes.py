@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from ollama_provider import AsyncOllamaProvider, OllamaProvider
+from ollama_provider import AsyncOllamaProvider, OllamaProvider, errors
 from ollama_provider.fake_server import FakeHost, vector_of
 
 CHILDREN = 4
@@ -178,3 +178,40 @@ def test_a_pool_pickles_with_its_hosts_and_settings(fake: FakeHost, second: Fake
     assert clone.hosts == (fake.url, second.url) and clone.config.max_in_flight_per_host == 2
     assert answer_of(clone, "clone").endswith("says: clone")
     clone.close()
+
+
+# -- errors raised in a worker ----------------------------------------------------------------------------------
+ERRORS = [
+    errors.InvalidRequestError("bad model name"),
+    errors.OllamaConnectionError("refused", host="http://a:11434", unreachable=True),
+    errors.OllamaTimeoutError("connect timeout", retryable=True),
+    errors.InvalidResponseError("not JSON"),
+    errors.OllamaResponseError("runner crashed", status_code=500, body='{"error":"runner crashed"}'),
+    errors.ModelNotFoundError("model 'x' not found", model="x", suggestions=["x2:latest"]),
+    errors.UnsupportedCapabilityError("does not support tools", status_code=400),
+    errors.ContextLengthError("input too long", index=3),
+    errors.ServerBusyError("server busy", status_code=503, retry_after=2.0),
+    errors.StreamError("pull failed"),
+    errors.IncompleteStreamError("cut"),
+]
+
+
+@pytest.mark.parametrize("error", ERRORS, ids=lambda error: type(error).__name__)
+def test_every_error_pickles_with_its_message_and_attributes(error: errors.OllamaError) -> None:
+    copy_ = pickle.loads(pickle.dumps(error))
+    assert type(copy_) is type(error) and str(copy_) == str(error) and copy_.args == error.args
+    assert vars(copy_) == vars(error)
+
+
+def embed_a_missing_model(provider: OllamaProvider) -> list[float]:
+    return provider.embed("x", model="not-installed")
+
+
+def test_an_error_raised_in_a_worker_reaches_the_parent_typed(fake: FakeHost) -> None:
+    with (
+        OllamaProvider(fake.url, retries=0) as provider,
+        ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as workers,
+        pytest.raises(errors.ModelNotFoundError) as caught,
+    ):
+        workers.submit(embed_a_missing_model, provider).result(timeout=60)
+    assert caught.value.model == "not-installed" and caught.value.status_code == 404

@@ -214,7 +214,7 @@ async def test_tool_choice_forces_the_first_step_with_a_json_schema_format(async
 
 
 @MODES
-async def test_a_forced_call_answered_as_json_text_still_runs_the_tool(asynchronous: bool) -> None:
+async def test_a_forced_tool_call_given_as_json_text_still_runs_the_tool(asynchronous: bool) -> None:
     # A model whose template has no tool parser answers the forced format as plain JSON content.
     forced_answer = json.dumps({"name": "get_weather", "arguments": {"city": "Paris"}})
     llm, fake = scripted_chat([forced_answer, "Sunny in Paris."])

@@ -198,7 +198,7 @@ async def test_initial_tool_choice_forces_the_first_step(streaming: bool) -> Non
 
 
 @STREAMING
-async def test_a_forced_call_answered_as_json_text_still_runs_the_tool(streaming: bool) -> None:
+async def test_a_forced_tool_call_given_as_json_text_still_runs_the_tool(streaming: bool) -> None:
     # A model whose template has no tool parser answers the forced format as JSON content.
     forced = json.dumps({"name": "get_weather", "arguments": {"city": "Paris"}})
     llm, fake = scripted_llm([forced, "Sunny in Paris."])

@@ -3,7 +3,7 @@
 Each host keeps today's single-host transport (its own pooled clients, health and error
 messages). A routed request gets one attempt per host and round: the plan decides what is
 retried, where and when; model management on one host keeps that host's own retries. The sync
-and async shells differ only in how they wait: threads and a condition, or tasks and futures.
+and async shells differ only in how they wait: threads and events, or tasks and futures.
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ class SyncPoolTransport(_PoolShell):
         except BaseException as error:
             self._outcome(started, op, error)
             raise
+        self._outcome(started, op)  # opened: the pool answered (a cut later is the host's stream's)
         transport = self.transports[host.url]
         try:
             yield from transport.read(opened)
@@ -210,6 +211,7 @@ class AsyncPoolTransport(_PoolShell):
         except BaseException as error:
             self._outcome(started, op, error)
             raise
+        self._outcome(started, op)  # opened: the pool answered (a cut later is the host's stream's)
         transport = self.transports[host.url]
         try:
             async for chunk in transport.read(opened):

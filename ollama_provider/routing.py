@@ -135,7 +135,7 @@ def route(
                 if host is None:
                     continue
             if host is None:
-                if choice.reason == "missing" or unlisted:
+                if choice.reason == "missing":
                     raise _not_anywhere(pool, call)
                 break
             tried.add(host.url)

@@ -12,7 +12,7 @@ import asyncio
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -330,3 +330,65 @@ async def test_async_health_and_models_of_a_pool(hosts: list[FakeHost]) -> None:
         await provider.delete_model("gemma3")
     assert health.status == "healthy" and len(health.hosts) == 3
     assert {m.name: len(m.hosts) for m in models} == {"llama3.2": 3, "all-minilm": 3}
+
+
+async def test_async_requests_wait_client_side_for_a_slot_and_each_gets_its_answer(
+    slow_fakes: list[FakeHost],
+) -> None:
+    for host in slow_fakes:
+        host.fresh()
+    async with AsyncOllamaProvider(
+        hosts=[h.url for h in slow_fakes], max_in_flight_per_host=1, **FAST
+    ) as provider:
+        answers = await asyncio.gather(*(provider.chat(f"a{i}", model="llama3.2") for i in range(6)))
+        assert [h.in_flight for h in provider._transport.pool.hosts] == [0, 0]
+    assert Counter(who(answer, f"a{i}") for i, answer in enumerate(answers)) == {"slow-1": 3, "slow-2": 3}
+    assert [host.stats()["max_active"] for host in slow_fakes] == [1, 1]
+
+
+async def soon(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the condition never held")
+
+
+async def test_an_async_wait_for_a_slot_runs_out_or_is_cancelled_without_losing_the_slot() -> None:
+    # Two hosts serving one request at a time for 0.5 s: two in flight, two queued behind them get
+    # their slots at 0.5 s; a fifth, waiting at most 0.8 s, would get one only at 1 s.
+    hosts = FakeHost.start_many(2, prefix="slower", models=MODELS, parallel=1, service_time=0.5)
+    try:
+        async with AsyncOllamaProvider(
+            hosts=[h.url for h in hosts], max_in_flight_per_host=1, first_chunk_timeout=0.8, **FAST
+        ) as provider:
+            pool = provider._transport.pool
+            busy = [asyncio.ensure_future(provider.chat(f"busy {i}", model="llama3.2")) for i in range(4)]
+            await soon(lambda: len(pool._waiters) == 2)
+            with pytest.raises(OllamaTimeoutError, match="free slot"):
+                await provider.chat("too late", model="llama3.2")
+            waiting = asyncio.ensure_future(provider.chat("cancelled", model="llama3.2"))
+            await soon(lambda: len(pool._waiters) == 1)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            answers = await asyncio.gather(*busy)
+            assert [h.in_flight for h in pool.hosts] == [0, 0]  # nothing kept by the cancelled request
+            assert pool._waiters == []
+            assert who(await provider.chat("after", model="llama3.2"), "after")
+        assert [who(a, f"busy {i}") for i, a in enumerate(answers)]
+    finally:
+        for host in hosts:
+            host.stop()
+
+
+async def test_stale_model_lists_are_refreshed_in_the_background(hosts: list[FakeHost]) -> None:
+    async with AsyncOllamaProvider(hosts=[h.url for h in hosts], **FAST) as provider:
+        pool = provider._transport.pool
+        await provider.chat("first", model="llama3.2")
+        assert [h.requests("/api/tags") for h in hosts] == [1, 1, 1]
+        hosts[0].reset(models=["llama3.2", "phi3"])
+        pool.refresh_interval = 0.0  # every list is stale now
+        await provider.chat("second", model="llama3.2")  # does not wait for the lists
+        await soon(lambda: "phi3:latest" in (pool.hosts[0].models or ()))  # the background refresh
+        assert who(await provider.chat("new", model="phi3"), "new") == "host-1"

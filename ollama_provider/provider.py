@@ -41,7 +41,7 @@ from .errors import (
 from .health import HealthTracker, summarize
 from .models import Listed, merge_listings
 from .names import canonical_name
-from .payloads import KeepAlive
+from .payloads import KeepAlive, model_or_default
 from .protocol import Call
 from .steps import adrive, drive
 from .streams import AsyncStream, Stream
@@ -57,10 +57,11 @@ from .types import (
     ShowResponse,
 )
 
-if TYPE_CHECKING:
-    from .pool_transport import SyncPoolTransport
-if TYPE_CHECKING:  # annotations only: typing_extensions costs import time (typing has them from 3.11)
+if TYPE_CHECKING:  # annotations only: typing_extensions costs import time (typing has them from 3.11),
+    # and the pool is imported only by a provider of several hosts
     from typing_extensions import Self, Unpack
+
+    from .pool_transport import AsyncPoolTransport, SyncPoolTransport
 
 T = TypeVar("T")
 Vector = list[float]
@@ -134,15 +135,19 @@ class _ProviderBase:
             raise InvalidRequestError(f"host {host!r} is not one of this provider's hosts ({self.host})")
         return [url]
 
-    def _embed_split(
-        self, input: str | Sequence[str], batch_size: int | None, hosts: int = 1
-    ) -> tuple[list[tuple[int, list[str]]], bool]:
+    def _embed_texts(self, input: str | Sequence[str], model: str | None) -> tuple[list[str], bool]:
+        """The texts (and whether one string was given), input and model checked before any I/O."""
+        model_or_default(model, self.config.model)
+        return calls.embed_inputs(input)
+
+    def _embed_batches(
+        self, texts: list[str], batch_size: int | None, hosts: int
+    ) -> list[tuple[int, list[str]]]:
         """Batches of at most ``batch_size``; with several hosts, small enough for each to get one."""
-        texts, single = calls.embed_inputs(input)
         size = batch_size or self.config.embed_batch_size
         if hosts > 1:
             size = min(size, max(1, -(-len(texts) // hosts)))
-        return calls.batches(texts, size), single
+        return calls.batches(texts, size)
 
     def _changed(self, url: str) -> None:
         """Models were pulled, created, copied or deleted on ``url``: routing must ask again."""
@@ -471,8 +476,9 @@ class OllamaProvider(_ProviderBase):
         (3, True)
         >>> provider.close(); server.stop()
         """
-        spread = self._transport.spread(model or self.config.model)
-        parts, single = self._embed_split(input, batch_size, spread)
+        texts, single = self._embed_texts(input, model)
+        spread = self._transport.spread(model or self.config.model) if len(texts) > 1 else 1
+        parts = self._embed_batches(texts, batch_size, spread)
 
         def run(part: tuple[int, list[str]]) -> list[Vector]:
             offset, batch = part
@@ -1045,8 +1051,9 @@ class AsyncOllamaProvider(_ProviderBase):
         [384, 384, 384]
         >>> asyncio.run(provider.close()); server.stop()
         """
-        spread = await self._transport.spread(model or self.config.model)
-        parts, single = self._embed_split(input, batch_size, spread)
+        texts, single = self._embed_texts(input, model)
+        spread = await self._transport.spread(model or self.config.model) if len(texts) > 1 else 1
+        parts = self._embed_batches(texts, batch_size, spread)
         gate = asyncio.Semaphore(max(spread, self.config.embed_concurrency))
 
         async def run(offset: int, batch: list[str]) -> list[Vector]:

@@ -392,3 +392,12 @@ async def test_stale_model_lists_are_refreshed_in_the_background(hosts: list[Fak
         await provider.chat("second", model="llama3.2")  # does not wait for the lists
         await soon(lambda: "phi3:latest" in (pool.hosts[0].models or ()))  # the background refresh
         assert who(await provider.chat("new", model="phi3"), "new") == "host-1"
+
+
+def test_bad_embedding_input_to_a_pool_fails_before_any_request() -> None:
+    with OllamaProvider(hosts=dead_urls(2), **FAST) as provider:
+        with pytest.raises(InvalidRequestError, match="input 1 is a int"):
+            provider.embed(["fine", 2], model="all-minilm")  # type: ignore[list-item]
+        with pytest.raises(InvalidRequestError, match="invalid model name"):
+            provider.embed(["a", "b"], model="bad name!")
+        assert all(h.listed_at == float("-inf") for h in provider._transport.pool.hosts)  # nothing asked

@@ -26,8 +26,12 @@ closing an inherited TLS connection could write on it.
 from __future__ import annotations
 
 import os
+import threading
 import weakref
-from typing import Any, Protocol
+from collections.abc import Callable, MutableMapping
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 class _Forgets(Protocol):
@@ -44,7 +48,31 @@ def forget_in_child(owner: _Forgets) -> None:
     _registered.add(owner)
 
 
+# One lock for every lazily built object: building one is quick and does no I/O, so they may queue.
+_building = threading.Lock()
+
+
+def built_once(cache: MutableMapping[str, Any], key: str, build: Callable[[], T]) -> T:
+    """``cache[key]``, first set to ``build()`` if it is ``None``: built once even when threads race
+    for it (two providers built at once would hold two connection pools, one of them unused).
+
+    >>> cache = {"provider": None}
+    >>> first = built_once(cache, "provider", object)
+    >>> built_once(cache, "provider", object) is first
+    True
+    """
+    value: T = cache[key]
+    if value is None:
+        with _building:
+            value = cache[key]
+            if value is None:
+                value = cache[key] = build()
+    return value
+
+
 def _in_child() -> None:
+    global _building
+    _building = threading.Lock()  # another thread of the parent may have held it at the fork
     for owner in list(_registered):
         _inherited.extend(owner._after_fork_in_child())
 

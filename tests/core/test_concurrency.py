@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ollama_provider import AsyncOllamaProvider, OllamaProvider
+from ollama_provider.forks import built_once
 
 from .fault_server import VERSION, FaultServer
 
@@ -102,3 +104,25 @@ def test_threads_survive_a_restart_in_the_middle(server: FaultServer, fast: dict
         assert list(pool.map(lambda _: provider.version(), range(8))) == [VERSION] * 8
         server.restart()
         assert list(pool.map(lambda _: provider.version(), range(8))) == [VERSION] * 8
+
+
+def test_threads_racing_for_a_lazily_built_provider_get_one() -> None:
+    cache: dict[str, Any] = {"provider": None}
+    built: list[object] = []
+
+    def build() -> object:
+        time.sleep(0.02)  # a slow build keeps the window open for every racing thread
+        built.append(object())
+        return built[-1]
+
+    start = threading.Barrier(THREADS)
+
+    def take(_: int) -> object:
+        start.wait(10)
+        return built_once(cache, "provider", build)
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        taken = list(pool.map(take, range(THREADS)))
+    assert len(built) == 1
+    assert all(provider is built[0] for provider in taken)
+    assert cache["provider"] is built[0]

@@ -11,6 +11,7 @@ import asyncio
 import copy
 import multiprocessing
 import pickle
+import threading
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -20,6 +21,7 @@ import pytest
 
 from ollama_provider import AsyncOllamaProvider, OllamaProvider, errors
 from ollama_provider.fake_server import FakeHost, vector_of
+from ollama_provider.forks import built_once
 
 CHILDREN = 4
 
@@ -126,6 +128,39 @@ def test_forked_children_of_a_pool_route_on_their_own(fake: FakeHost, second: Fa
     assert len(answers) == CHILDREN * 3
     for question, answer in answers:
         assert answer in (f"box says: {question}", f"other-box says: {question}")
+
+
+def child_builds(results: Any) -> None:
+    results.put(built_once({"provider": None}, "provider", lambda: "the child's"))
+
+
+def test_a_child_forked_during_a_lazy_build_builds_its_own() -> None:
+    # A parent thread is inside built_once (holding its lock) at the moment of the fork: the child's
+    # copy of that lock would never be released, and its first adapter call would hang.
+    building, finish = threading.Event(), threading.Event()
+
+    def slow_build() -> str:
+        building.set()
+        finish.wait(10)
+        return "the parent's"
+
+    builder = threading.Thread(target=built_once, args=({"provider": None}, "provider", slow_build))
+    builder.start()
+    assert building.wait(10)
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=child_builds, args=(results,))
+    try:
+        child.start()
+        child.join(10)
+        alive = child.is_alive()
+    finally:
+        finish.set()
+        builder.join(10)
+        if child.is_alive():
+            child.kill()
+    assert not alive, "the forked child hung on the lock its parent's thread held"
+    assert results.get(timeout=5) == "the child's"
 
 
 # -- spawn, process pools --------------------------------------------------------------------------------------

@@ -10,9 +10,11 @@ import copy
 import logging
 import multiprocessing
 import pickle
+import threading
+import time
 import warnings
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -74,6 +76,33 @@ def test_credentials_in_the_hosts_become_one_header_and_never_reach_serialisatio
 
 
 # -- processes -------------------------------------------------------------------------------------------
+# -- threads -----------------------------------------------------------------------------------------
+def test_threads_racing_for_the_first_call_share_one_provider(
+    urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm = ChatOllama(model="llama3.2", base_url=",".join(urls))
+    builds: list[bool] = []
+    real_config = ChatOllama._config
+
+    def slow_config(self: ChatOllama, *, asynchronous: bool) -> Any:
+        builds.append(asynchronous)
+        time.sleep(0.02)  # keeps the window open for every racing thread
+        return real_config(self, asynchronous=asynchronous)
+
+    monkeypatch.setattr(ChatOllama, "_config", slow_config)
+    start = threading.Barrier(6)
+
+    def first_call(index: int) -> str:
+        start.wait(10)
+        return str(llm.invoke(f"thread {index}").content)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(first_call, range(6)))
+    for index, answer in enumerate(answers):
+        assert answered_by(answer, f"thread {index}") in {"lc-1", "lc-2"}
+    assert builds == [False]  # one provider, one connection pool per host
+
+
 def ask_in_child(llm: ChatOllama, question: str) -> str:
     return str(llm.invoke(question).content)
 

@@ -11,9 +11,11 @@ import copy
 import logging
 import multiprocessing
 import pickle
+import threading
+import time
 import warnings
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -62,6 +64,40 @@ def test_embeddings_split_a_batch_across_the_hosts_in_order(urls: list[str], fak
     )
     assert vectors == [vector_of(text) for text in texts]
     assert all(host.requests("/api/embed") >= 1 for host in fakes)
+
+
+# -- threads -----------------------------------------------------------------------------------------
+def test_threads_racing_for_the_first_call_share_one_provider(
+    urls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm = Ollama(model="llama3.2", base_url=urls, context_window=4096)
+    embedding = OllamaEmbedding(model_name="all-minilm", base_url=urls)
+    builds: list[str] = []
+
+    def slowed(cls: Any) -> None:
+        real_settings = cls._settings
+
+        def slow_settings(self: Any) -> dict[str, Any]:
+            builds.append(cls.__name__)
+            time.sleep(0.02)  # keeps the window open for every racing thread
+            return dict(real_settings(self))
+
+        monkeypatch.setattr(cls, "_settings", slow_settings)
+
+    slowed(Ollama)
+    slowed(OllamaEmbedding)
+    start = threading.Barrier(6)
+
+    def first_calls(index: int) -> tuple[str, list[float]]:
+        start.wait(10)
+        return llm.complete(f"thread {index}").text, embedding.get_text_embedding(f"thread {index}")
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(first_calls, range(6)))
+    for index, (text, vector) in enumerate(results):
+        assert answered_by(text, f"thread {index}") in {"li-1", "li-2"}
+        assert vector == vector_of(f"thread {index}")
+    assert sorted(builds) == ["Ollama", "OllamaEmbedding"]  # one provider each
 
 
 def complete_in_child(llm: Ollama, question: str) -> str:

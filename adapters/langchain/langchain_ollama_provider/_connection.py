@@ -35,6 +35,7 @@ from ollama_provider import (
     OllamaTimeoutError,
 )
 from ollama_provider.config import DEFAULT_HOST, resolve_hosts
+from ollama_provider.forks import built_once
 from ollama_provider.secrets import redact_url, redacted
 
 #: Constructor arguments that may carry credentials: never written by ``dumpd``/``dumps``.
@@ -230,15 +231,15 @@ class _OllamaConnection(BaseModel):
         """The synchronous core provider (built on first use, then reused)."""
         # Read through __pydantic_private__: each plain read of a private attribute goes through
         # pydantic's __getattr__ (~2 us), and this runs on every request.
-        provider = cast("dict[str, Any]", self.__pydantic_private__)["_sync_provider"]
-        if provider is None:
-            provider = self._sync_provider = OllamaProvider(config=self._config(asynchronous=False))
-        return cast(OllamaProvider, provider)
+        private = cast("dict[str, Any]", self.__pydantic_private__)
+        return built_once(
+            private, "_sync_provider", lambda: OllamaProvider(config=self._config(asynchronous=False))
+        )
 
     @property
     def async_provider(self) -> AsyncOllamaProvider:
         """The asynchronous core provider (built on first use; works across event loops)."""
-        provider = cast("dict[str, Any]", self.__pydantic_private__)["_async_provider"]
-        if provider is None:
-            provider = self._async_provider = AsyncOllamaProvider(config=self._config(asynchronous=True))
-        return cast(AsyncOllamaProvider, provider)
+        private = cast("dict[str, Any]", self.__pydantic_private__)
+        return built_once(
+            private, "_async_provider", lambda: AsyncOllamaProvider(config=self._config(asynchronous=True))
+        )

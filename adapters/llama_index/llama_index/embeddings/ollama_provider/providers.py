@@ -14,6 +14,7 @@ from typing import Any
 from llama_index.core.bridge.pydantic import field_serializer
 
 from ollama_provider import AsyncOllamaProvider, AsyncProvider, OllamaProvider, Provider
+from ollama_provider.forks import built_once
 from ollama_provider.secrets import redact_url, redacted, without_userinfo
 
 
@@ -91,19 +92,16 @@ class LazyCoreProviders:
     @property
     def provider(self) -> OllamaProvider:
         """The synchronous core provider (created on first use)."""
-        provider: OllamaProvider | None = self.__pydantic_private__["_provider"]  # type: ignore[attr-defined]
-        if provider is None:
-            provider = self._provider = OllamaProvider(self.base_url, **self._settings())
-        return provider
+        private = self.__pydantic_private__  # type: ignore[attr-defined]
+        return built_once(private, "_provider", lambda: OllamaProvider(self.base_url, **self._settings()))
 
     @property
     def async_provider(self) -> AsyncOllamaProvider:
         """The asynchronous core provider (created on first use)."""
         private = self.__pydantic_private__  # type: ignore[attr-defined]
-        provider: AsyncOllamaProvider | None = private["_async_provider"]
-        if provider is None:
-            provider = self._async_provider = AsyncOllamaProvider(self.base_url, **self._settings())
-        return provider
+        return built_once(
+            private, "_async_provider", lambda: AsyncOllamaProvider(self.base_url, **self._settings())
+        )
 
 
 class PerLoopGate:

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import InvalidRequestError
-from .secrets import redact_url, redacted
+from .secrets import basic_auth, redact_url, redacted
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_PORT = 11434
@@ -45,10 +45,14 @@ def resolve_host(host: str | None = None) -> str:
         return DEFAULT_HOST
     has_scheme = "://" in raw
     if not has_scheme:
-        if raw.count(":") > 1 and not raw.startswith("["):  # a bare IPv6 address such as ::1
-            raw = f"[{raw}]"
-        raw = "http://" + raw
-    parts = urlsplit(raw)
+        userinfo, at, address = raw.rpartition("@")
+        if address.count(":") > 1 and not address.startswith("["):  # a bare IPv6 address such as ::1
+            address = f"[{address}]"
+        raw = f"http://{userinfo}{at}{address}"
+    try:
+        parts = urlsplit(raw)
+    except ValueError as error:  # e.g. "[not-an-ip]", "[::1"
+        raise InvalidRequestError(f"malformed Ollama host {redact_url(raw)!r}: {error}") from None
     scheme = parts.scheme.lower()
     if scheme not in _SCHEME_PORTS:
         raise InvalidRequestError(f"unsupported scheme in Ollama host {redact_url(raw)!r}: use http or https")
@@ -154,13 +158,18 @@ class OllamaConfig:
 
     ``hosts`` (or a ``host`` holding commas) names several servers: requests are routed to one that is
     up and has the model, failing over to the next before the first chunk (see the README's "Scaling
-    out"); ``max_in_flight_per_host`` then caps the requests sent to each server at once.
+    out"); ``max_in_flight_per_host`` then caps the requests sent to each server at once. A host's
+    ``user:password@`` (a reverse proxy's credentials) is sent as a Basic ``Authorization`` header,
+    unless ``headers`` has one; it never shows in a repr, a log or an error.
 
     >>> cfg = OllamaConfig(host="localhost:8080", retries=0)
     >>> cfg.base_url, cfg.timeout, cfg.retries
     ('http://localhost:8080', 30.0, 0)
     >>> OllamaConfig(hosts=["gpu-1", "gpu-2"]).base_urls
     ('http://gpu-1:11434', 'http://gpu-2:11434')
+    >>> proxied = OllamaConfig(host="https://me:pw@proxy.example/ollama")
+    >>> proxied.base_url, proxied.request_headers
+    ('https://proxy.example:443/ollama', {'Authorization': 'Basic bWU6cHc='})
     """
 
     host: str | None = None
@@ -186,14 +195,24 @@ class OllamaConfig:
     base_urls: tuple[str, ...] = field(init=False)
     #: Read-only: the base URL (the comma-joined base URLs when there are several servers).
     base_url: str = field(init=False)
+    #: Read-only: what every request carries: ``headers``, and the Basic ``Authorization`` of a
+    #: host's ``user:password@`` where ``headers`` has none.
+    request_headers: Mapping[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         _check_types(self)
         if self.hosts is not None and self.host is not None:
             raise InvalidRequestError("give either host or hosts, not both")
-        urls = resolve_hosts(self.hosts if self.hosts is not None else self.host)
+        hosts = self.hosts if self.hosts is not None else self.host
+        if hosts is None:
+            hosts = os.environ.get("OLLAMA_HOST", "")
+        urls = resolve_hosts(hosts)
         object.__setattr__(self, "base_urls", urls)
         object.__setattr__(self, "base_url", ",".join(urls))
+        # A host's user:password@ is Basic auth (a reverse proxy's), unless a header says otherwise.
+        given = dict(self.headers)
+        overridden = any(str(name).lower() == "authorization" for name in given)
+        object.__setattr__(self, "request_headers", given if overridden else {**basic_auth(hosts), **given})
         for name in ("timeout", "first_chunk_timeout", "connect_timeout"):
             value = getattr(self, name)
             if value is not None and value <= 0:
@@ -208,7 +227,7 @@ class OllamaConfig:
         shown = []
         for item in fields(self):
             value = getattr(self, item.name)
-            if item.name in ("headers", "client_kwargs"):
+            if item.name in ("headers", "request_headers", "client_kwargs"):
                 text = repr(redacted(value))
             elif item.name in ("host", "hosts") and isinstance(value, str):
                 text = repr(redact_url(value))
@@ -221,7 +240,7 @@ class OllamaConfig:
 
     def for_host(self, base_url: str) -> OllamaConfig:
         """This configuration for one of its servers."""
-        return replace(self, host=base_url, hosts=None)
+        return replace(self, host=base_url, hosts=None, headers=self.request_headers)
 
     def first_read_timeout(self) -> float | None:
         """The read timeout for the first chunk of a request that may wait for the model."""

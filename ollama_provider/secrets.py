@@ -16,8 +16,12 @@ Their names stay visible (so a repr still tells what is configured), their value
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote
+
+from .errors import InvalidRequestError
 
 REDACTED = "***"
 
@@ -52,3 +56,31 @@ def without_userinfo(value: str | Sequence[str] | None) -> str | list[str] | Non
     if isinstance(value, str):
         return ",".join(_one_url(entry, "") for entry in value.split(","))
     return [_one_url(entry, "") for entry in value]
+
+
+def basic_auth(value: str | Sequence[str] | None) -> dict[str, str]:
+    """The ``Authorization`` header that the ``user:password@`` of a host stands for (HTTP Basic, as
+    curl, httpx and ``langchain-ollama`` read it), for one host or several; ``{}`` when none has one.
+    One header goes to every host, so the hosts may not carry different credentials.
+
+    >>> basic_auth("http://me:pw@box:8080")
+    {'Authorization': 'Basic bWU6cHc='}
+    >>> basic_auth(["gpu-1:11434", "gpu-2"])
+    {}
+    """
+    entries = value.split(",") if isinstance(value, str) else list(value or ())
+    found: dict[str, str] = {}
+    for entry in entries:
+        authority = entry.strip().rpartition("://")[2].partition("/")[0]
+        if "@" not in authority:
+            continue
+        user, _, password = authority.rpartition("@")[0].partition(":")
+        token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
+        header = {"Authorization": f"Basic {token}"}
+        if found and header != found:
+            raise InvalidRequestError(
+                "the hosts carry different user:password@ credentials; one Authorization header goes to "
+                "every host: give it once, or as headers={'Authorization': ...}"
+            )
+        found = header
+    return found

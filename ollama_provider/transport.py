@@ -71,7 +71,7 @@ def client_options(config: OllamaConfig) -> dict[str, Any]:
     trust_env = config.trust_env and not _is_loopback(config.base_url)
     verify = _ssl_context(trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
     headers = httpx.Headers({"user-agent": f"ollama-provider/{__version__}"})
-    headers.update(config.headers)  # case-insensitive: a User-Agent of the user's replaces ours
+    headers.update(config.request_headers)  # case-insensitive: a User-Agent of the user's replaces ours
     return {
         "verify": verify,
         "base_url": config.base_url,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+
+import httpx
 import pytest
 
 from ollama_provider import InvalidRequestError, OllamaConfig, OllamaProvider, resolve_host
@@ -25,10 +28,19 @@ from ollama_provider.names import canonical_name, validate_model_name
         ("https://example.com/ollama/", "https://example.com:443/ollama"),
         ("ollama.com", "https://ollama.com:443"),
         ("example.com:99999", "http://example.com:11434"),
+        ("me:pw@box:1", "http://box:1"),  # userinfo: sent as Basic auth, never part of the base URL
+        ("me@::1", "http://[::1]:11434"),
     ],
 )
 def test_resolve_host_follows_the_cli(raw: str, expected: str) -> None:
     assert resolve_host(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["[::1", "[gpu-box]:1", "http://me:pw@[::1/x"])
+def test_a_malformed_host_is_a_typed_error_without_its_credentials(raw: str) -> None:
+    with pytest.raises(InvalidRequestError, match="malformed Ollama host") as raised:
+        resolve_host(raw)
+    assert "pw" not in str(raised.value)
 
 
 def test_host_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,6 +51,47 @@ def test_host_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     assert OllamaProvider("other:1").host == "http://other:1"
     with pytest.raises(InvalidRequestError):
         resolve_host("ftp://x")
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_userinfo_in_a_host_is_sent_as_basic_auth(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    def proxy(request: httpx.Request) -> httpx.Response:
+        seen.append((str(request.url), request.headers.get("authorization")))
+        return httpx.Response(200, json={"version": "0.33.0"})
+
+    transport = {"client_kwargs": {"transport": httpx.MockTransport(proxy)}, "retries": 0}
+    with OllamaProvider("https://me:p%40ss@proxy.example/ollama", **transport) as provider:  # type: ignore[arg-type]
+        provider.version()
+    monkeypatch.setenv("OLLAMA_HOST", "me:pw@box:1")  # no scheme, from the environment
+    with OllamaProvider(**transport) as provider:  # type: ignore[arg-type]
+        provider.version()
+    assert seen == [
+        ("https://proxy.example/ollama/api/version", basic("me", "p@ss")),
+        ("http://box:1/api/version", basic("me", "pw")),
+    ]
+
+
+def test_basic_auth_from_userinfo_yields_to_a_header_and_follows_the_host() -> None:
+    given = OllamaConfig(host="http://me:pw@box:1", headers={"authorization": "Bearer t"})
+    assert dict(given.request_headers) == {"authorization": "Bearer t"}
+    proxied = OllamaConfig(host="http://me:pw@box:1", headers={"X-Team": "a"})
+    assert dict(proxied.headers) == {"X-Team": "a"}  # what the user gave stays as given
+    assert dict(proxied.request_headers) == {"Authorization": basic("me", "pw"), "X-Team": "a"}
+    # Another host, through the provider's overrides: the credentials of the first do not follow.
+    moved = OllamaProvider("other:1", config=proxied).config
+    assert dict(moved.request_headers) == {"X-Team": "a"}
+    pooled = OllamaConfig(hosts=["http://me:pw@a:1", "b:1"])
+    assert [dict(pooled.for_host(url).request_headers) for url in pooled.base_urls] == [
+        {"Authorization": basic("me", "pw")}
+    ] * 2
+    assert "pw" not in repr(pooled) and basic("me", "pw") not in repr(pooled)
+    with pytest.raises(InvalidRequestError, match="different user:password@ credentials"):
+        OllamaConfig(host="http://me:one@a:1,http://me:two@b:1")
 
 
 @pytest.mark.parametrize(

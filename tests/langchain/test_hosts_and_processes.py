@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from langchain_core.load import dumpd
 from langchain_ollama_provider import ChatOllama, OllamaEmbeddings, OllamaLLM
-from langchain_ollama_provider._connection import split_hosts
 
 from ollama_provider import InvalidRequestError
 from ollama_provider.fake_server import FakeHost, answered_by, vector_of
@@ -67,12 +66,13 @@ def test_embeddings_split_a_batch_across_the_hosts_in_order(urls: list[str], fak
 
 
 def test_credentials_in_the_hosts_become_one_header_and_never_reach_serialisation(urls: list[str]) -> None:
-    hosts, auth = split_hosts(["http://me:secret@a:11434", "http://me:secret@b:11434"])
-    assert hosts == "http://a:11434,http://b:11434" and auth["Authorization"].startswith("Basic ")
-    with pytest.raises(InvalidRequestError, match="different user:password@ credentials"):
-        split_hosts("http://me:one@a:11434,http://me:two@b:11434")
-    llm = ChatOllama(model="llama3.2", base_url="http://me:secret@a:11434,http://me:secret@b:11434")
+    llm = ChatOllama(model="llama3.2", base_url=["http://me:secret@a:11434", "http://me:secret@b:11434"])
+    config = llm.provider.config
+    assert config.base_urls == ("http://a:11434", "http://b:11434")
+    assert dict(config.request_headers)["Authorization"] == "Basic bWU6c2VjcmV0"  # me:secret
     assert "secret" not in str(dumpd(llm)) and "secret" not in llm.host
+    with pytest.raises(InvalidRequestError, match="different user:password@ credentials"):
+        _ = ChatOllama(model="llama3.2", base_url="http://me:one@a:11434,http://me:two@b:11434").provider
 
 
 # -- processes -------------------------------------------------------------------------------------------

@@ -222,7 +222,7 @@ def test_serialisation_leaves_out_credentials() -> None:
 def test_base_url_userinfo_becomes_basic_auth() -> None:
     config = ChatOllama(model="m", base_url="http://me:pw@box:1").provider.config
     assert config.base_url == "http://box:1"
-    assert dict(config.headers)["Authorization"] == "Basic bWU6cHc="
+    assert dict(config.request_headers)["Authorization"] == "Basic bWU6cHc="
 
 
 def test_llm_maps_max_tokens_and_returns_usage() -> None:

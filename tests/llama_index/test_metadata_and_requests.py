@@ -12,6 +12,7 @@ import pytest
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW
 from llama_index.core.prompts import PromptTemplate
+from llama_index.embeddings.ollama_provider import OllamaEmbedding
 from llama_index.llms.ollama_provider import Ollama, StructuredOutputError
 from pydantic import BaseModel
 from vcr.cassette import Cassette as VcrCassette
@@ -169,6 +170,16 @@ def test_ollama_host_and_client_settings_reach_the_core(monkeypatch: pytest.Monk
         {"X-Team": "a"},
     )
     assert llm.async_provider.config.base_url == "http://gpu-box:11434"
+
+
+def test_base_url_userinfo_becomes_basic_auth_and_never_a_serialised_secret() -> None:
+    llm = Ollama(model="m", base_url="http://me:pw@box:1", headers={"X-Team": "a"})
+    embedding = OllamaEmbedding(model_name="e", base_url="http://me:pw@box:1")
+    for model in (llm, embedding):
+        config = model.provider.config
+        assert config.base_url == "http://box:1"
+        assert dict(config.request_headers) == {"Authorization": "Basic bWU6cHc=", **dict(config.headers)}
+        assert "pw@" not in model.to_json() and "bWU6cHc" not in model.to_json()
 
 
 def test_a_stream_left_early_closes_its_response(mock_ollama: MockOllama) -> None:

@@ -8,7 +8,7 @@ client per loop).
 
 >>> settings = _OllamaConnection(base_url="http://user:secret@gpu-box:8080", max_retries=0)
 >>> config = settings._config(asynchronous=False)
->>> config.base_url, config.retries, dict(config.headers)["Authorization"].startswith("Basic ")
+>>> config.base_url, config.retries, dict(config.request_headers)["Authorization"].startswith("Basic ")
 ('http://gpu-box:8080', 0, True)
 >>> settings._sync_provider is None  # nothing built until a call needs it
 True
@@ -16,17 +16,13 @@ True
 
 from __future__ import annotations
 
-import base64
 import os
-from collections.abc import Sequence
 from typing import Any, cast
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from ollama_provider import (
     AsyncOllamaProvider,
-    InvalidRequestError,
     ModelNotFoundError,
     OllamaConfig,
     OllamaConnectionError,
@@ -36,7 +32,7 @@ from ollama_provider import (
 )
 from ollama_provider.config import DEFAULT_HOST, resolve_hosts
 from ollama_provider.forks import built_once
-from ollama_provider.secrets import redact_url, redacted
+from ollama_provider.secrets import redact_url, redacted, without_userinfo
 
 #: Constructor arguments that may carry credentials: never written by ``dumpd``/``dumps``.
 SECRET_FIELDS = ("headers", "client_kwargs", "sync_client_kwargs", "async_client_kwargs")
@@ -46,56 +42,6 @@ def _host_from_env() -> str | None:
     return os.environ.get("OLLAMA_HOST") or None
 
 
-def split_userinfo(url: str | None) -> tuple[str | None, dict[str, str]]:
-    """``http://user:pw@host`` -> (``http://host``, Basic auth header); other URLs unchanged.
-
-    >>> split_userinfo("https://me:p%40ss@example.com/ollama")[0]
-    'https://example.com/ollama'
-    >>> split_userinfo("localhost:11434")
-    ('localhost:11434', {})
-    """
-    if not url or "@" not in url or "://" not in url:
-        return url, {}
-    parts = urlsplit(url)
-    if parts.username is None:
-        return url, {}
-    token = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-    netloc = parts.netloc.rpartition("@")[2]
-    cleaned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    return cleaned, {"Authorization": "Basic " + base64.b64encode(token).decode("ascii")}
-
-
-def split_hosts(value: str | Sequence[str] | None) -> tuple[str | None, dict[str, str]]:
-    """One host or several (comma-separated, or a list) without userinfo, as one string, and the
-    Basic auth header of their credentials (one set: an ``Authorization`` header is global).
-
-    >>> split_hosts(["http://me:pw@gpu-1:11434", "gpu-2:11434"])[0]
-    'http://gpu-1:11434,gpu-2:11434'
-    """
-    if value is None or (isinstance(value, str) and "," not in value):
-        return split_userinfo(value)
-    entries = value.split(",") if isinstance(value, str) else list(value)
-    hosts: list[str] = []
-    auth: dict[str, str] = {}
-    for entry in entries:
-        host, credentials = split_userinfo(entry.strip())
-        if credentials and auth and credentials != auth:
-            raise InvalidRequestError(
-                "the hosts of base_url carry different user:password@ credentials; one Authorization header "
-                "goes to every host: give it once, or as headers={'Authorization': ...}"
-            )
-        auth = credentials or auth
-        hosts.append(host or "")
-    return ",".join(hosts), auth
-
-
-def without_secrets(url: str | Sequence[str] | None) -> str | list[str] | None:
-    """The URL(s) with any ``user:password@`` removed (for serialisation and tracing)."""
-    if url is None or isinstance(url, str):
-        return ",".join(split_userinfo(entry)[0] or "" for entry in url.split(",")) if url else url
-    return [split_userinfo(entry)[0] or "" for entry in url]
-
-
 def scrub_serialized(serialized: Any) -> Any:
     """A ``to_json()`` result without what may hold credentials (headers, client kwargs, userinfo)."""
     kwargs = serialized.get("kwargs")
@@ -103,7 +49,7 @@ def scrub_serialized(serialized: Any) -> Any:
         for name in SECRET_FIELDS:
             kwargs.pop(name, None)
         if kwargs.get("base_url"):
-            kwargs["base_url"] = without_secrets(kwargs["base_url"])
+            kwargs["base_url"] = without_userinfo(kwargs["base_url"])
     return serialized
 
 
@@ -200,13 +146,18 @@ class _OllamaConnection(BaseModel):
     def host(self) -> str:
         """The base URL requests go to (``base_url``, else ``OLLAMA_HOST``, else the default); with
         several hosts, their base URLs comma-separated."""
-        return ",".join(resolve_hosts(split_hosts(self.base_url or self._env_host)[0] or DEFAULT_HOST))
+        return ",".join(resolve_hosts(self._hosts()))
+
+    def _hosts(self) -> str:
+        hosts = self.base_url or self._env_host or DEFAULT_HOST
+        return hosts if isinstance(hosts, str) else ",".join(hosts)
 
     def _config(self, *, asynchronous: bool) -> OllamaConfig:
-        host, auth = split_hosts(self.base_url or self._env_host)
         httpx_kwargs = dict(self.client_kwargs or {})
         httpx_kwargs.update((self.async_client_kwargs if asynchronous else self.sync_client_kwargs) or {})
-        headers = {**auth, **dict(httpx_kwargs.pop("headers", None) or {}), **(self.headers or {})}
+        # A user:password@ in base_url becomes a Basic Authorization header in the core, unless
+        # these headers carry one.
+        headers = {**dict(httpx_kwargs.pop("headers", None) or {}), **(self.headers or {})}
         settings: dict[str, Any] = {"headers": headers, "client_kwargs": httpx_kwargs}
         if self.timeout is not None:
             settings["timeout"] = self.timeout
@@ -214,7 +165,7 @@ class _OllamaConnection(BaseModel):
             settings["first_chunk_timeout"] = self.first_chunk_timeout
         if self.max_retries is not None:
             settings["retries"] = self.max_retries
-        return OllamaConfig(host=host or DEFAULT_HOST, **settings)
+        return OllamaConfig(host=self._hosts(), **settings)
 
     def _check_model(self, model: str) -> None:
         """Fail as ``langchain-ollama`` does when the model is missing or the server unreachable: with a

@@ -16,8 +16,9 @@ from langchain_core.load.serializable import SerializedConstructor, SerializedNo
 from pydantic import AliasChoices, Field, field_validator
 
 from ollama_provider.payloads import normalise_think
+from ollama_provider.secrets import without_userinfo
 
-from ._connection import _OllamaConnection, scrub_serialized, without_secrets
+from ._connection import _OllamaConnection, scrub_serialized
 
 #: Fields that are Ollama ``options``; each may also be given per call.
 OPTION_FIELDS = (
@@ -91,7 +92,7 @@ class _GenerationSettings(_OllamaConnection):
     # -- identity and serialisation, shared by the chat model and the LLM ----------------------------
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model": self.model, "base_url": without_secrets(self.base_url), "reasoning": self.reasoning}
+        return {"model": self.model, "base_url": without_userinfo(self.base_url), "reasoning": self.reasoning}
 
     @classmethod
     def is_lc_serializable(cls) -> bool:

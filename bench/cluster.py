@@ -2,7 +2,7 @@
 
 ``uv run python -m bench.cluster [--quick] [--hosts 4] [--clients 64] [--service-ms 50]``
 
-Each fake server (``ollama_provider.fake_server``, its own process) serves one request at a time
+Each fake server (``ollama_provider.testing._fake_server``, its own process) serves one request at a time
 with a fixed service time and queues the rest, as Ollama does with ``OLLAMA_NUM_PARALLEL=1``. Every
 setup gets the same closed loop: ``clients`` threads, each sending its requests one after another
 (non-streamed chats, every answer checked against its question). Setups:
@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ollama_provider import OllamaProvider
-from ollama_provider.fake_server import FakeHost
+from ollama_provider.testing import FakeHost
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "bench" / "results" / "cluster.md"

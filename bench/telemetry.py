@@ -45,8 +45,9 @@ SEAM_STATES = {
 SEAM_SCRIPT = """
 import timeit
 {prelude}
-from ollama_provider import OllamaConfig, calls, telemetry
-from ollama_provider.parsing import parse_chat
+from ollama_provider import OllamaConfig, telemetry
+from ollama_provider import _calls as calls
+from ollama_provider._parsing import parse_chat
 call = calls.chat(OllamaConfig(), "hi", model="llama3.2")
 answer = parse_chat({{
     "model": "llama3.2", "message": {{"role": "assistant", "content": "hello"}}, "done": True,

@@ -265,8 +265,7 @@ from langchain.agents import create_agent
 from langchain.agents.middleware import AgentMiddleware
 from langchain_core.messages import ToolMessage
 
-from ollama_provider.cli_demo import bundled_recordings
-from ollama_provider.replay import ReplayServer
+from ollama_provider.testing import ReplayServer, bundled_recordings
 
 @tool("get_weather", description="Get the current weather for a city",
       args_schema={"type": "object", "properties": {"city": {"type": "string", "description": "City name"}},
@@ -497,8 +496,7 @@ finally:
     ),
     new_code_cell(
         """\
-from ollama_provider.cli_demo import bundled_recordings
-from ollama_provider.replay import ReplayServer
+from ollama_provider.testing import ReplayServer, bundled_recordings
 
 recordings = bundled_recordings()
 server = ReplayServer(recordings).start()
@@ -587,7 +585,7 @@ SCALE_OUT = [
         "them (`map_batches` with a callable class). The same pattern works on a Ray cluster; Dask's is in "
         "the README.\n\n"
         "**Where the servers come from.** With `OLLAMA_HOST` unset, this notebook starts three *fake* "
-        "Ollama servers of its own, each a process on 127.0.0.1 (`ollama_provider.fake_server`): their "
+        "Ollama servers of its own, each a process on 127.0.0.1 (`ollama_provider.testing`): their "
         "vectors are made up (derived from each text's hash, so every one can be checked), and each takes "
         "a few milliseconds per request, like a small GPU box answering one batch at a time. Set "
         "`OLLAMA_HOST` to your servers, comma-separated (`gpu-1:11434,gpu-2:11434`), and `EMBED_MODEL` "
@@ -599,7 +597,7 @@ SCALE_OUT = [
 import os
 from contextlib import ExitStack
 
-from ollama_provider.fake_server import fake_hosts
+from ollama_provider.testing import fake_hosts
 
 MODEL = os.environ.get("EMBED_MODEL", "all-minilm")
 servers = ExitStack()  # what this notebook started, stopped in the last cell
@@ -725,7 +723,7 @@ print(f"actors up in {up - started:.2f}s; {len(vectors)} vectors of {len(vectors
 import httpx
 
 if FAKE:
-    from ollama_provider.fake_server import vector_of
+    from ollama_provider.testing import vector_of
 
     wrong = [i for i, text in enumerate(corpus) if vectors[i].tolist() != vector_of(text)]
     print("vectors checked:", len(corpus) - len(wrong), "right,", len(wrong), "wrong")
@@ -760,7 +758,7 @@ def build(name: str) -> nbformat.NotebookNode:
 
 def recorded_pull_model(recordings: Path) -> str:
     """The model of the recorded pull (api/pull_local.yaml), which the replay server can answer."""
-    from ollama_provider.cassettes import load_cassette
+    from ollama_provider.testing import load_cassette
 
     (pull,) = load_cassette(recordings / "api" / "pull_local.yaml")
     return str(json.loads(pull.request_body)["model"])
@@ -781,8 +779,8 @@ def execute(notebook: nbformat.NotebookNode, ollama_host: str | None, **env_vars
 
 def main(names: list[str]) -> None:
     """Rebuild and re-execute the notebooks named on the command line (default: all)."""
-    from ollama_provider.cli_demo import bundled_recordings
-    from ollama_provider.replay import ReplayServer
+    from ollama_provider.testing import bundled_recordings
+    from ollama_provider.testing import ReplayServer
 
     live = os.environ.get("OLLAMA_HOST")
     recordings = bundled_recordings() or HERE.parent / "cassettes" / "recorded"

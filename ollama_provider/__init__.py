@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import _moved
 from .config import OllamaConfig, resolve_host
 from .errors import (
     ContextLengthError,
@@ -91,3 +92,5 @@ __all__ = [
     "__version__",
     "resolve_host",
 ]
+
+_moved.install()

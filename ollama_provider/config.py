@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from ._secrets import basic_auth, redact_url, redacted
 from .errors import InvalidRequestError
-from .secrets import basic_auth, redact_url, redacted
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_PORT = 11434

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .names import canonical_name
+from ._names import canonical_name
 from .types import ModelInfo, RunningModel
 
 

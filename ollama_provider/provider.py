@@ -1,6 +1,6 @@
 """The public API: :class:`OllamaProvider` (sync) and :class:`AsyncOllamaProvider` (async).
 
-Both have the same methods. Each method builds a call with :mod:`ollama_provider.calls` (shared,
+Both have the same methods. Each method builds a call with :mod:`ollama_provider._calls` (shared,
 pure) and runs it on its transport; only the running differs.
 
 >>> from ollama_provider import OllamaProvider
@@ -13,7 +13,7 @@ Traceback (most recent call last):
 ollama_provider.errors.InvalidRequestError: message 0 needs a role (a string such as [...]), not None
 >>> provider.close()
 
-The examples of the methods run against :class:`~ollama_provider.replay.ReplayServer`, a local fake
+The examples of the methods run against :class:`~ollama_provider.testing.ReplayServer`, a local fake
 Ollama that answers with the responses a real server gave to the requests recorded under
 ``cassettes/recorded/api``: each example asks exactly what was recorded and shows what came back.
 """
@@ -26,7 +26,14 @@ from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, overload
 
-from . import calls, steps
+from . import _calls as calls
+from . import _steps as steps
+from ._health import HealthTracker, summarize
+from ._names import canonical_name
+from ._payloads import KeepAlive, model_or_default
+from ._protocol import Call
+from ._steps import adrive, drive
+from ._transport import AsyncTransport, SyncTransport
 from .config import OllamaConfig, resolve_host
 from .errors import (
     IncompleteStreamError,
@@ -38,14 +45,8 @@ from .errors import (
     OllamaResponseError,
     OllamaTimeoutError,
 )
-from .health import HealthTracker, summarize
 from .models import Listed, merge_listings
-from .names import canonical_name
-from .payloads import KeepAlive, model_or_default
-from .protocol import Call
-from .steps import adrive, drive
 from .streams import AsyncStream, Stream
-from .transport import AsyncTransport, SyncTransport
 from .types import (
     ChatResponse,
     GenerateResponse,
@@ -61,7 +62,7 @@ if TYPE_CHECKING:  # annotations only: typing_extensions costs import time (typi
     # and the pool is imported only by a provider of several hosts
     from typing_extensions import Self, Unpack
 
-    from .pool_transport import AsyncPoolTransport, SyncPoolTransport
+    from .pool import AsyncPoolTransport, SyncPoolTransport
 
 T = TypeVar("T")
 Vector = list[float]
@@ -91,6 +92,33 @@ class EmbedOptions(TypedDict, total=False):
     dimensions: int | None
     keep_alive: KeepAlive | None
     options: Options | Mapping[str, Any] | None
+
+
+# The keywords of chat / generate / embed, written once for both providers (``**kwargs: Unpack[...]``
+# types every call and completes in editors); ``tests/core/test_provider_signatures.py`` checks that
+# they are what the request builders in ``_calls`` take.
+class ChatKeywords(GenerationOptions, total=False):
+    model: str | None
+    tools: Sequence[Any] | None
+    format: Any
+    think: bool | str | None
+
+
+class GenerateKeywords(GenerationOptions, total=False):
+    model: str | None
+    suffix: str | None
+    system: str | None
+    template: str | None
+    raw: bool | None
+    images: Sequence[Any] | None
+    format: Any
+    think: bool | str | None
+    context: Sequence[int] | None
+
+
+class EmbedKeywords(EmbedOptions, total=False):
+    model: str | None
+    batch_size: int | None
 
 
 class _ProviderBase:
@@ -228,7 +256,7 @@ class OllamaProvider(_ProviderBase):
     :class:`OllamaConfig` fields (``timeout``, ``retries``, ``keep_alive``, ...). ``model`` is used by
     the calls that name none; used as a context manager, the provider closes its connections on exit.
 
-    >>> from ollama_provider.replay import ReplayServer
+    >>> from ollama_provider.testing import ReplayServer
     >>> server = ReplayServer("cassettes/recorded/api").start()
     >>> with OllamaProvider(server.url, model="smollm2:135m") as provider:
     ...     reply = provider.chat(
@@ -250,7 +278,7 @@ class OllamaProvider(_ProviderBase):
         if len(self.config.base_urls) == 1:
             self._transport = SyncTransport(self.config, self.health)
         else:
-            from .pool_transport import SyncPoolTransport
+            from .pool import SyncPoolTransport
 
             self._transport = SyncPoolTransport(self.config, self.health)
 
@@ -313,38 +341,14 @@ class OllamaProvider(_ProviderBase):
     # -- generation ----------------------------------------------------------------------------
     @overload
     def chat(
-        self,
-        messages: Any,
-        *,
-        model: str | None = ...,
-        tools: Sequence[Any] | None = ...,
-        format: Any = ...,
-        think: bool | str | None = ...,
-        stream: Literal[False] = False,
-        **kwargs: Unpack[GenerationOptions],
+        self, messages: Any, *, stream: Literal[False] = False, **kwargs: Unpack[ChatKeywords]
     ) -> ChatResponse: ...
     @overload
     def chat(
-        self,
-        messages: Any,
-        *,
-        model: str | None = ...,
-        tools: Sequence[Any] | None = ...,
-        format: Any = ...,
-        think: bool | str | None = ...,
-        stream: Literal[True],
-        **kwargs: Unpack[GenerationOptions],
+        self, messages: Any, *, stream: Literal[True], **kwargs: Unpack[ChatKeywords]
     ) -> Stream[ChatResponse]: ...
     def chat(
-        self,
-        messages: Any,
-        *,
-        model: str | None = None,
-        tools: Sequence[Any] | None = None,
-        format: Any = None,
-        think: bool | str | None = None,
-        stream: bool = False,
-        **kwargs: Unpack[GenerationOptions],
+        self, messages: Any, *, stream: bool = False, **kwargs: Unpack[ChatKeywords]
     ) -> ChatResponse | Stream[ChatResponse]:
         """Chat with a model. ``messages``: a string, or dicts / :class:`Message` objects.
 
@@ -353,7 +357,7 @@ class OllamaProvider(_ProviderBase):
         ``"high"``. With ``stream=True`` returns a :class:`Stream` of chunks (same type); the last chunk
         (``done=True``) carries ``finish_reason``, ``usage`` and ``timings``.
 
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
         >>> for chunk in provider.chat("Write a haiku about the sea.", model="smollm2:135m", stream=True):
         ...     print(chunk.message.content, end="")
@@ -379,39 +383,25 @@ class OllamaProvider(_ProviderBase):
         {'name': 'Ada Lovelace', 'age': 35}
         >>> provider.close(); server.stop()
         """
-        call = calls.chat(
-            self.config,
-            messages,
-            model=model,
-            tools=tools,
-            format=format,
-            think=think,
-            stream=stream,
-            **kwargs,
-        )
+        call = calls.chat(self.config, messages, stream=stream, **kwargs)
         return Stream(self._stream(call)) if stream else self._run(call)
 
     @overload
     def generate(
-        self,
-        prompt: str | None = ...,
-        *,
-        model: str | None = ...,
-        stream: Literal[False] = False,
-        **kwargs: Any,
+        self, prompt: str | None = ..., *, stream: Literal[False] = False, **kwargs: Unpack[GenerateKeywords]
     ) -> GenerateResponse: ...
     @overload
     def generate(
-        self, prompt: str | None = ..., *, model: str | None = ..., stream: Literal[True], **kwargs: Any
+        self, prompt: str | None = ..., *, stream: Literal[True], **kwargs: Unpack[GenerateKeywords]
     ) -> Stream[GenerateResponse]: ...
     def generate(
-        self, prompt: str | None = None, *, model: str | None = None, stream: bool = False, **kwargs: Any
+        self, prompt: str | None = None, *, stream: bool = False, **kwargs: Unpack[GenerateKeywords]
     ) -> GenerateResponse | Stream[GenerateResponse]:
         """Complete a prompt. Keywords: ``suffix``, ``system``, ``template``, ``raw``, ``images``,
         ``format``, ``think``, ``context`` and the :class:`GenerationOptions`. An empty prompt only
         loads the model (``finish_reason == "load"``).
 
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
         >>> reply = provider.generate(
         ...     "Why is the sky blue? Answer in one sentence.", model="smollm2:135m", num_predict=48
@@ -434,38 +424,19 @@ class OllamaProvider(_ProviderBase):
         8. Purple
         >>> provider.close(); server.stop()
         """
-        call = calls.generate(self.config, prompt, model=model, stream=stream, **kwargs)
+        call = calls.generate(self.config, prompt, stream=stream, **kwargs)
         return Stream(self._stream(call)) if stream else self._run(call)
 
     @overload
     def embed(  # type: ignore[overload-overlap]  # a str is also a Sequence[str]
-        self,
-        input: str,
-        *,
-        model: str | None = ...,
-        batch_size: int | None = ...,
-        **kwargs: Unpack[EmbedOptions],
+        self, input: str, **kwargs: Unpack[EmbedKeywords]
     ) -> Vector: ...
     @overload
-    def embed(
-        self,
-        input: Sequence[str],
-        *,
-        model: str | None = ...,
-        batch_size: int | None = ...,
-        **kwargs: Unpack[EmbedOptions],
-    ) -> list[Vector]: ...
-    def embed(
-        self,
-        input: str | Sequence[str],
-        *,
-        model: str | None = None,
-        batch_size: int | None = None,
-        **kwargs: Unpack[EmbedOptions],
-    ) -> Vector | list[Vector]:
+    def embed(self, input: Sequence[str], **kwargs: Unpack[EmbedKeywords]) -> list[Vector]: ...
+    def embed(self, input: str | Sequence[str], **kwargs: Unpack[EmbedKeywords]) -> Vector | list[Vector]:
         """One vector for a string, a list of vectors for a list (sent in batches of ``batch_size``).
 
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
         >>> vector = provider.embed("The sky is blue.", model="all-minilm:latest")
         >>> len(vector), vector[:3]
@@ -476,6 +447,7 @@ class OllamaProvider(_ProviderBase):
         (3, True)
         >>> provider.close(); server.stop()
         """
+        model, batch_size = kwargs.pop("model", None), kwargs.pop("batch_size", None)
         texts, single = self._embed_texts(input, model)
         spread = self._transport.spread(model or self.config.model) if len(texts) > 1 else 1
         parts = self._embed_batches(texts, batch_size, spread)
@@ -502,7 +474,7 @@ class OllamaProvider(_ProviderBase):
     def list_models(self) -> list[ModelInfo]:
         """Installed models (``/api/tags``), newest first.
 
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
         >>> [(model.model, model.details.parameter_size) for model in provider.list_models()]
         [('all-minilm:latest', '22.57M'), ('smollm2-tools-parallel:135m', '134.52M'),
@@ -515,7 +487,7 @@ class OllamaProvider(_ProviderBase):
     def list_running(self) -> list[RunningModel]:
         """Models loaded in memory (``/api/ps``).
 
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
         >>> [(model.name, model.context_length) for model in provider.list_running()]
         [('smollm2:135m', 4096), ('gemma3:270m', 4096)]
@@ -526,7 +498,7 @@ class OllamaProvider(_ProviderBase):
     def show_model(self, name: str, *, verbose: bool | None = None) -> ShowResponse:
         """Details, template, parameters and capabilities of one model.
 
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
         >>> info = provider.show_model("smollm2:135m")
         >>> info.capabilities, info.context_length, info.details.family, info.details.quantization_level
@@ -539,7 +511,7 @@ class OllamaProvider(_ProviderBase):
         """Delete an installed model (from every host that has it, or from ``host``);
         :class:`ModelNotFoundError` when there is none of that name.
 
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
         >>> provider.copy_model("smollm2:135m", "smollm2-copy:test")
         >>> provider.delete_model("smollm2-copy:test")
@@ -555,7 +527,7 @@ class OllamaProvider(_ProviderBase):
         """Copy the installed model ``source`` under the new name ``destination`` (no download), on
         every host that has it, or on ``host``.
 
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
         >>> provider.copy_model("smollm2:135m", "smollm2-copy:test")
         >>> provider.delete_model("smollm2-copy:test")  # clean up
@@ -597,7 +569,7 @@ class OllamaProvider(_ProviderBase):
 
         A dropped connection is resumed (up to ``retries`` times): Ollama keeps partial downloads.
 
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
         >>> final = provider.pull_model(
         ...     "127.0.0.1:5000/library/smollm2:135m", insecure=True, progress=lambda step: print(step.status)
@@ -634,7 +606,7 @@ class OllamaProvider(_ProviderBase):
     ) -> ProgressResponse:
         """Upload a model to its registry (``host/namespace/model:tag``).
 
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
         >>> def show(update):
         ...     if update.percent is not None:
@@ -661,7 +633,7 @@ class OllamaProvider(_ProviderBase):
         """Create a model (on every host in turn, or on ``host``): ``from_=`` an existing one (or
         ``files=``), with ``system``, ``template``, ``parameters``, ``messages``, ``quantize``.
 
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
         >>> provider.create_model(
         ...     "smollm2-pirate:test",
@@ -690,7 +662,7 @@ class OllamaProvider(_ProviderBase):
         """Return the installed name of ``name``; pull it first if missing and ``pull`` is set,
         else raise :class:`ModelNotFoundError` listing the closest installed names.
 
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
         >>> provider.ensure_model("all-minilm")  # the name as installed, with its implicit tag
         'all-minilm:latest'
@@ -709,7 +681,7 @@ class OllamaProvider(_ProviderBase):
         """Whether the server has a blob (``sha256:<hex>``); with several hosts, whether every one
         has it (or ``host``).
 
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
         >>> provider.blob_exists("sha256:dc4387e2242164a128615d99e9a0853f3765a6484534cff4c65c381a69234e60")
         True
@@ -722,7 +694,7 @@ class OllamaProvider(_ProviderBase):
     def version(self) -> str:
         """The server's version (``/api/version``).
 
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
         >>> provider.version()
         '0.33.0-rc2'
@@ -733,7 +705,7 @@ class OllamaProvider(_ProviderBase):
     def request(self, method: str, path: str, json: dict[str, Any] | None = None) -> Any:
         """Any other route, with the same pooling, retries and typed errors. Returns the decoded JSON.
 
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
         >>> legacy = provider.request(
         ...     "POST", "/api/embeddings", {"model": "all-minilm:latest", "prompt": "The sky is blue."}
@@ -747,7 +719,7 @@ class OllamaProvider(_ProviderBase):
     def check_health(self) -> HealthStatus:
         """Version, model count and latency; never raises (a failure is reported in the status).
 
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
         >>> health = provider.check_health()
         >>> health.status, health.version, health.models, health.latency > 0
@@ -805,7 +777,7 @@ class AsyncOllamaProvider(_ProviderBase):
     (one HTTP client per loop), e.g. from successive ``asyncio.run`` calls.
 
     >>> import asyncio
-    >>> from ollama_provider.replay import ReplayServer
+    >>> from ollama_provider.testing import ReplayServer
     >>> server = ReplayServer("cassettes/recorded/api").start()
     >>> async def main():
     ...     async with AsyncOllamaProvider(server.url, model="smollm2:135m") as provider:
@@ -827,7 +799,7 @@ class AsyncOllamaProvider(_ProviderBase):
         if len(self.config.base_urls) == 1:
             self._transport = AsyncTransport(self.config, self.health)
         else:
-            from .pool_transport import AsyncPoolTransport
+            from .pool import AsyncPoolTransport
 
             self._transport = AsyncPoolTransport(self.config, self.health)
 
@@ -899,43 +871,19 @@ class AsyncOllamaProvider(_ProviderBase):
 
     @overload
     async def chat(
-        self,
-        messages: Any,
-        *,
-        model: str | None = ...,
-        tools: Sequence[Any] | None = ...,
-        format: Any = ...,
-        think: bool | str | None = ...,
-        stream: Literal[False] = False,
-        **kwargs: Unpack[GenerationOptions],
+        self, messages: Any, *, stream: Literal[False] = False, **kwargs: Unpack[ChatKeywords]
     ) -> ChatResponse: ...
     @overload
     async def chat(
-        self,
-        messages: Any,
-        *,
-        model: str | None = ...,
-        tools: Sequence[Any] | None = ...,
-        format: Any = ...,
-        think: bool | str | None = ...,
-        stream: Literal[True],
-        **kwargs: Unpack[GenerationOptions],
+        self, messages: Any, *, stream: Literal[True], **kwargs: Unpack[ChatKeywords]
     ) -> AsyncStream[ChatResponse]: ...
     async def chat(
-        self,
-        messages: Any,
-        *,
-        model: str | None = None,
-        tools: Sequence[Any] | None = None,
-        format: Any = None,
-        think: bool | str | None = None,
-        stream: bool = False,
-        **kwargs: Unpack[GenerationOptions],
+        self, messages: Any, *, stream: bool = False, **kwargs: Unpack[ChatKeywords]
     ) -> ChatResponse | AsyncStream[ChatResponse]:
         """See :meth:`OllamaProvider.chat`.
 
         >>> import asyncio
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start()
         >>> provider = AsyncOllamaProvider(server.url)
         >>> reply = asyncio.run(
@@ -965,40 +913,26 @@ class AsyncOllamaProvider(_ProviderBase):
         {'name': 'Alan Turing', 'age': 41}
         >>> asyncio.run(provider.close()); server.stop()
         """
-        call = calls.chat(
-            self.config,
-            messages,
-            model=model,
-            tools=tools,
-            format=format,
-            think=think,
-            stream=stream,
-            **kwargs,
-        )
+        call = calls.chat(self.config, messages, stream=stream, **kwargs)
         if stream:
             return AsyncStream(self._stream(call))
         return await self._run(call)
 
     @overload
     async def generate(
-        self,
-        prompt: str | None = ...,
-        *,
-        model: str | None = ...,
-        stream: Literal[False] = False,
-        **kwargs: Any,
+        self, prompt: str | None = ..., *, stream: Literal[False] = False, **kwargs: Unpack[GenerateKeywords]
     ) -> GenerateResponse: ...
     @overload
     async def generate(
-        self, prompt: str | None = ..., *, model: str | None = ..., stream: Literal[True], **kwargs: Any
+        self, prompt: str | None = ..., *, stream: Literal[True], **kwargs: Unpack[GenerateKeywords]
     ) -> AsyncStream[GenerateResponse]: ...
     async def generate(
-        self, prompt: str | None = None, *, model: str | None = None, stream: bool = False, **kwargs: Any
+        self, prompt: str | None = None, *, stream: bool = False, **kwargs: Unpack[GenerateKeywords]
     ) -> GenerateResponse | AsyncStream[GenerateResponse]:
         """See :meth:`OllamaProvider.generate`.
 
         >>> import asyncio
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start()
         >>> provider = AsyncOllamaProvider(server.url)
         >>> prompt = "Give a JSON object with keys city and country for Paris."
@@ -1008,41 +942,24 @@ class AsyncOllamaProvider(_ProviderBase):
         {'city': 'Paris'}
         >>> asyncio.run(provider.close()); server.stop()
         """
-        call = calls.generate(self.config, prompt, model=model, stream=stream, **kwargs)
+        call = calls.generate(self.config, prompt, stream=stream, **kwargs)
         if stream:
             return AsyncStream(self._stream(call))
         return await self._run(call)
 
     @overload
     async def embed(  # type: ignore[overload-overlap]  # a str is also a Sequence[str]
-        self,
-        input: str,
-        *,
-        model: str | None = ...,
-        batch_size: int | None = ...,
-        **kwargs: Unpack[EmbedOptions],
+        self, input: str, **kwargs: Unpack[EmbedKeywords]
     ) -> Vector: ...
     @overload
+    async def embed(self, input: Sequence[str], **kwargs: Unpack[EmbedKeywords]) -> list[Vector]: ...
     async def embed(
-        self,
-        input: Sequence[str],
-        *,
-        model: str | None = ...,
-        batch_size: int | None = ...,
-        **kwargs: Unpack[EmbedOptions],
-    ) -> list[Vector]: ...
-    async def embed(
-        self,
-        input: str | Sequence[str],
-        *,
-        model: str | None = None,
-        batch_size: int | None = None,
-        **kwargs: Unpack[EmbedOptions],
+        self, input: str | Sequence[str], **kwargs: Unpack[EmbedKeywords]
     ) -> Vector | list[Vector]:
         """See :meth:`OllamaProvider.embed`; batches run concurrently (``embed_concurrency`` at once).
 
         >>> import asyncio
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start()
         >>> provider = AsyncOllamaProvider(server.url)
         >>> texts = ["The sky is blue.", "Grass is green.", "Ollama runs models locally."]
@@ -1051,6 +968,7 @@ class AsyncOllamaProvider(_ProviderBase):
         [384, 384, 384]
         >>> asyncio.run(provider.close()); server.stop()
         """
+        model, batch_size = kwargs.pop("model", None), kwargs.pop("batch_size", None)
         texts, single = self._embed_texts(input, model)
         spread = await self._transport.spread(model or self.config.model) if len(texts) > 1 else 1
         parts = self._embed_batches(texts, batch_size, spread)
@@ -1070,7 +988,7 @@ class AsyncOllamaProvider(_ProviderBase):
         """See :meth:`OllamaProvider.list_models`.
 
         >>> import asyncio
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start()
         >>> provider = AsyncOllamaProvider(server.url)
         >>> [model.model for model in asyncio.run(provider.list_models())]
@@ -1084,7 +1002,7 @@ class AsyncOllamaProvider(_ProviderBase):
         """See :meth:`OllamaProvider.list_running`.
 
         >>> import asyncio
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start()
         >>> provider = AsyncOllamaProvider(server.url)
         >>> [model.name for model in asyncio.run(provider.list_running())]
@@ -1097,7 +1015,7 @@ class AsyncOllamaProvider(_ProviderBase):
         """See :meth:`OllamaProvider.show_model`.
 
         >>> import asyncio
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start()
         >>> provider = AsyncOllamaProvider(server.url)
         >>> info = asyncio.run(provider.show_model("all-minilm:latest"))
@@ -1111,7 +1029,7 @@ class AsyncOllamaProvider(_ProviderBase):
         """See :meth:`OllamaProvider.delete_model`.
 
         >>> import asyncio
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start()
         >>> provider = AsyncOllamaProvider(server.url)
         >>> asyncio.run(provider.copy_model("smollm2:135m", "smollm2-copy:test"))
@@ -1128,7 +1046,7 @@ class AsyncOllamaProvider(_ProviderBase):
         """See :meth:`OllamaProvider.copy_model`.
 
         >>> import asyncio
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start()
         >>> provider = AsyncOllamaProvider(server.url)
         >>> async def copy_and_clean_up():
@@ -1171,7 +1089,7 @@ class AsyncOllamaProvider(_ProviderBase):
         """See :meth:`OllamaProvider.pull_model`.
 
         >>> import asyncio
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start()
         >>> provider = AsyncOllamaProvider(server.url)
         >>> async def pull(name):
@@ -1200,7 +1118,7 @@ class AsyncOllamaProvider(_ProviderBase):
         """See :meth:`OllamaProvider.push_model`.
 
         >>> import asyncio
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start()
         >>> provider = AsyncOllamaProvider(server.url)
         >>> updates = []
@@ -1219,7 +1137,7 @@ class AsyncOllamaProvider(_ProviderBase):
         """See :meth:`OllamaProvider.create_model`.
 
         >>> import asyncio
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start()
         >>> provider = AsyncOllamaProvider(server.url)
         >>> asyncio.run(
@@ -1252,7 +1170,7 @@ class AsyncOllamaProvider(_ProviderBase):
         """See :meth:`OllamaProvider.ensure_model`.
 
         >>> import asyncio
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start()
         >>> provider = AsyncOllamaProvider(server.url)
         >>> asyncio.run(provider.ensure_model("all-minilm"))
@@ -1268,7 +1186,7 @@ class AsyncOllamaProvider(_ProviderBase):
         """See :meth:`OllamaProvider.blob_exists`.
 
         >>> import asyncio
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start()
         >>> provider = AsyncOllamaProvider(server.url)
         >>> asyncio.run(provider.blob_exists("sha256:" + "0" * 64))
@@ -1281,7 +1199,7 @@ class AsyncOllamaProvider(_ProviderBase):
         """See :meth:`OllamaProvider.version`.
 
         >>> import asyncio
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start()
         >>> provider = AsyncOllamaProvider(server.url)
         >>> asyncio.run(provider.version())
@@ -1294,7 +1212,7 @@ class AsyncOllamaProvider(_ProviderBase):
         """See :meth:`OllamaProvider.request`.
 
         >>> import asyncio
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start()
         >>> provider = AsyncOllamaProvider(server.url)
         >>> asyncio.run(provider.request("GET", "/api/version"))
@@ -1307,7 +1225,7 @@ class AsyncOllamaProvider(_ProviderBase):
         """See :meth:`OllamaProvider.check_health`.
 
         >>> import asyncio
-        >>> from ollama_provider.replay import ReplayServer
+        >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start()
         >>> provider = AsyncOllamaProvider(server.url)
         >>> health = asyncio.run(provider.check_health())

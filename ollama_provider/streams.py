@@ -21,7 +21,7 @@ class Stream(Generic[T]):
 
     >>> from itertools import islice
     >>> from ollama_provider import OllamaProvider
-    >>> from ollama_provider.replay import ReplayServer
+    >>> from ollama_provider.testing import ReplayServer
     >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
     >>> stream = provider.generate("Name three colours of the rainbow.", model="smollm2:135m", stream=True)
     >>> with stream:  # only the first seven chunks are wanted
@@ -74,7 +74,7 @@ class AsyncStream(Generic[T]):
 
     >>> import asyncio
     >>> from ollama_provider import AsyncOllamaProvider
-    >>> from ollama_provider.replay import ReplayServer
+    >>> from ollama_provider.testing import ReplayServer
     >>> server = ReplayServer("cassettes/recorded/api").start()
     >>> async def first_chunks(prompt, count):
     ...     async with AsyncOllamaProvider(server.url, model="smollm2:135m") as provider:

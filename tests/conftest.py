@@ -4,7 +4,7 @@ How a test uses recordings:
 
 * ``@pytest.mark.vcr("api/chat.yaml")`` replays ``cassettes/recorded/api/chat.yaml`` (paths are
   relative to the run's recordings: ``cassettes/recorded``, or the overlay of ``--recordings DIR``).
-  Requests match on method, path and the semantic body (``ollama_provider.cassettes``), never on
+  Requests match on method, path and the semantic body (``ollama_provider.testing._cassettes``), never on
   host, port or ``options``. Such a test is also marked ``recorded`` automatically, and a record run
   records into its first cassette (a test that must never record pins
   ``@pytest.mark.vcr(..., record_mode="none")``: not marked).
@@ -32,8 +32,7 @@ from typing import Any
 import pytest
 
 from ollama_provider import resolve_host
-from ollama_provider.cassettes import semantic_body_matcher
-from ollama_provider.replay import ReplayServer
+from ollama_provider.testing import ReplayServer, semantic_body_matcher
 
 from .live_server import registry, registry_problem, server_problem
 from .recordings import REPO_ROOT, Cassette, is_recording, recordings_dir, vcr_cassette

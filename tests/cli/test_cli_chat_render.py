@@ -13,7 +13,7 @@ import httpx
 from rich.console import Console
 
 from ollama_provider import OllamaProvider
-from ollama_provider.cli_chat import ChatReply, ChatSettings, stats_line, stream_reply
+from ollama_provider.cli._chat import ChatReply, ChatSettings, stats_line, stream_reply
 
 THINKING_STREAM = [
     {"model": "m", "message": {"role": "assistant", "content": "", "thinking": "Three plus"}, "done": False},

@@ -17,8 +17,8 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from ollama_provider import OllamaProvider, ProgressResponse
-from ollama_provider.cli import CliState, app
-from ollama_provider.cli_output import ExitCode
+from ollama_provider.cli._app import CliState, app
+from ollama_provider.cli._output import ExitCode
 from ollama_provider.streams import Stream
 
 from ..recorded.expected import chat_text

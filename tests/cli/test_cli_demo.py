@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ollama_provider.cli import app
-from ollama_provider.cli_demo import DEMO_STEPS, DemoModels, DemoStep, demo_server, run_demo, run_step
-from ollama_provider.cli_output import ExitCode, Output
+from ollama_provider.cli._demo import DEMO_STEPS, DemoModels, DemoStep, demo_server, run_demo, run_step
+from ollama_provider.cli._output import ExitCode, Output
 
 from ..recorded.expected import chat_text
 from ..recordings import cassette

@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ollama_provider.cli import app
-from ollama_provider.cli_output import ExitCode
-from ollama_provider.fake_server import FakeHost
+from ollama_provider.cli._output import ExitCode
+from ollama_provider.testing import FakeHost
 
 RUNNER = CliRunner()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ollama_provider.cli_output import ExitCode
+from ollama_provider.cli._output import ExitCode
 
 from ..recordings import cassette
 
@@ -28,7 +28,7 @@ def _free_port() -> int:
 
 
 def _command(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from ollama_provider.cli import main; main()", *args]
+    return [sys.executable, "-c", "from ollama_provider.cli._app import main; main()", *args]
 
 
 @pytest.fixture(scope="module")

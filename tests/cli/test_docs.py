@@ -11,7 +11,7 @@ import pytest
 import ollama_provider
 from ollama_provider import OllamaConfig, errors
 from ollama_provider.cli import app
-from ollama_provider.cli_output import ExitCode
+from ollama_provider.cli._output import ExitCode
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")

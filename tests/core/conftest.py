@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from ollama_provider import AsyncOllamaProvider, OllamaConfig, OllamaProvider
-from ollama_provider.retry import RetryPolicy
+from ollama_provider._retry import RetryPolicy
 
 from .fault_server import FaultServer
 

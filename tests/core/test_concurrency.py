@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ollama_provider import AsyncOllamaProvider, OllamaProvider
-from ollama_provider.forks import built_once
+from ollama_provider._forks import built_once
 
 from .fault_server import VERSION, FaultServer
 

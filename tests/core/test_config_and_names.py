@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from ollama_provider import InvalidRequestError, OllamaConfig, OllamaProvider, resolve_host
+from ollama_provider._names import canonical_name, validate_model_name
 from ollama_provider.models import RECOMMENDED_MODELS, closest_models, find_model, recommended
-from ollama_provider.names import canonical_name, validate_model_name
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from ollama_provider import (
     OllamaResponseError,
     ServerBusyError,
 )
-from ollama_provider.retry import MAX_RETRY_AFTER
+from ollama_provider._retry import MAX_RETRY_AFTER
 
 if TYPE_CHECKING:
     from .conftest import MockProviders

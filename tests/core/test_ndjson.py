@@ -8,7 +8,7 @@ import random
 import pytest
 
 from ollama_provider import InvalidResponseError
-from ollama_provider.ndjson import NDJSONDecoder
+from ollama_provider._ndjson import NDJSONDecoder
 
 OBJECTS = [{"message": {"content": text}, "done": False} for text in ["café", "東京", "🚀", "", "plain"]] + [
     {"done": True, "done_reason": "stop"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ollama_provider.parsing import (
+from ollama_provider._parsing import (
     finish_reason,
     parse_chat,
     parse_generate,

@@ -17,9 +17,9 @@ from ollama_provider import (
     Options,
     ToolCall,
     ToolCallFunction,
-    calls,
 )
-from ollama_provider.payloads import (
+from ollama_provider import _calls as calls
+from ollama_provider._payloads import (
     build_options,
     check_logprobs,
     decode_arguments,

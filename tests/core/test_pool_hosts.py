@@ -28,7 +28,7 @@ from ollama_provider import (
     OllamaProvider,
     OllamaTimeoutError,
 )
-from ollama_provider.fake_server import FakeHost, answered_by, vector_of
+from ollama_provider.testing import FakeHost, answered_by, vector_of
 
 MODELS = ["llama3.2", "all-minilm"]
 FAST: dict[str, Any] = {"retries": 1, "backoff_base": 0.01, "backoff_max": 0.02, "connect_timeout": 1.0}

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from ollama_provider import calls
+from ollama_provider import _calls as calls
+from ollama_provider._names import canonical_name
+from ollama_provider._retry import RetryPolicy
 from ollama_provider.config import OllamaConfig
 from ollama_provider.errors import (
     IncompleteStreamError,
@@ -23,10 +25,8 @@ from ollama_provider.errors import (
     OllamaTimeoutError,
     ServerBusyError,
 )
-from ollama_provider.names import canonical_name
-from ollama_provider.pool import FIRST_COOLDOWN, MAX_COOLDOWN, REFRESH_INTERVAL, HostPool
-from ollama_provider.retry import RetryPolicy
-from ollama_provider.routing import Plan, Run, Send, Sleep, WaitForSlot, route, suitable_hosts
+from ollama_provider.pool._routing import Plan, Run, Send, Sleep, WaitForSlot, route, suitable_hosts
+from ollama_provider.pool._state import FIRST_COOLDOWN, MAX_COOLDOWN, REFRESH_INTERVAL, HostPool
 from ollama_provider.types import ModelInfo, RunningModel
 
 A, B, C = "http://a:11434", "http://b:11434", "http://c:11434"

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from ollama_provider import AsyncOllamaProvider, OllamaProvider, errors
-from ollama_provider.fake_server import FakeHost, vector_of
-from ollama_provider.forks import built_once
+from ollama_provider._forks import built_once
+from ollama_provider.testing import FakeHost, vector_of
 
 CHILDREN = 4
 

@@ -17,8 +17,8 @@ from ollama_provider import (
     StreamError,
     UnsupportedCapabilityError,
 )
-from ollama_provider.parsing import parse_progress
-from ollama_provider.protocol import (
+from ollama_provider._parsing import parse_progress
+from ollama_provider._protocol import (
     CHAT_STREAM,
     StreamReader,
     error_from_response,

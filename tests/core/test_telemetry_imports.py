@@ -22,7 +22,7 @@ import json, sys
 before = {{name for name in sys.modules if name.startswith("opentelemetry")}}
 import ollama_provider
 from ollama_provider import OllamaProvider, ModelNotFoundError
-from ollama_provider.fake_server import FakeOllama
+from ollama_provider.testing import FakeOllama
 
 with FakeOllama(models=["llama3.2", "all-minilm"]) as server, OllamaProvider(server.url) as provider:
     answer = provider.chat("hi", model="llama3.2").message.content
@@ -36,7 +36,7 @@ after = {{name for name in sys.modules if name.startswith("opentelemetry")}}
 print(json.dumps({{
     "answer": answer, "streamed": streamed, "vectors": len(vectors), "failed": failed,
     "imported_by_us": sorted(after - before), "otel_modules": sorted(after),
-    "our_otel_module": "ollama_provider.otel" in sys.modules,
+    "our_otel_module": "ollama_provider.telemetry._otel" in sys.modules,
     {extra}
 }}))
 """
@@ -86,7 +86,7 @@ def test_an_imported_api_without_a_provider_records_nothing_and_imports_nothing_
         from opentelemetry import trace, metrics  # an application (or a library) imported the API
     """
     extra = """
-    "start": ollama_provider.telemetry.start(ollama_provider.calls.version(), server.url) is None,
+    "start": ollama_provider.telemetry.start(ollama_provider._calls.version(), server.url) is None,
     """
     result = run(prelude=prelude, extra=extra)
     assert result["imported_by_us"] == []  # no SDK, no semantic-conventions package, nothing

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from ollama_provider import OllamaProvider
-from ollama_provider.fake_server import FakeHost, FakeOllama
+from ollama_provider.testing import FakeHost, FakeOllama
 
 from .fault_server import FaultServer
 from .test_faults_restart import drop_reused_connections

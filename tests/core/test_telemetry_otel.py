@@ -19,8 +19,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 from ollama_provider import AsyncOllamaProvider, ModelNotFoundError, OllamaProvider
-from ollama_provider.fake_server import FakeHost, FakeOllama
-from ollama_provider.genai_semconv import CAPTURE_CONTENT_ENV
+from ollama_provider.telemetry._genai import CAPTURE_CONTENT_ENV
+from ollama_provider.testing import FakeHost, FakeOllama
 
 from .otel_sdk import Telemetry, installed
 

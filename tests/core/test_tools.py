@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from ollama_provider import InvalidRequestError
-from ollama_provider.tools import json_schema_for, parse_docstring, to_tool
+from ollama_provider._tools import json_schema_for, parse_docstring, to_tool
 
 
 class Unit(enum.Enum):

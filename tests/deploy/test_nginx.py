@@ -23,7 +23,7 @@ import ollama
 import pytest
 
 from ollama_provider import IncompleteStreamError, OllamaProvider, ServerBusyError
-from ollama_provider.fake_server import FakeHost, answered_by, vector_of
+from ollama_provider.testing import FakeHost, answered_by, vector_of
 
 from .nginx_server import NginxServer, find_nginx, free_port, self_signed_certificate
 

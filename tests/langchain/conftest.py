@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from ollama_provider.cassettes import semantic_body_matcher
+from ollama_provider.testing import semantic_body_matcher
 
 from ..live_server import server_problem
 from ..recorded.expected import chat_text

@@ -22,7 +22,7 @@ from langchain_core.load import dumpd
 from langchain_ollama_provider import ChatOllama, OllamaEmbeddings, OllamaLLM
 
 from ollama_provider import InvalidRequestError
-from ollama_provider.fake_server import FakeHost, answered_by, vector_of
+from ollama_provider.testing import FakeHost, answered_by, vector_of
 
 MODELS = ["llama3.2", "all-minilm"]
 

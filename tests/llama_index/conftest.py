@@ -16,7 +16,7 @@ import httpx
 import pytest
 from llama_index.core import Settings
 
-from ollama_provider.cassettes import semantic_body_matcher
+from ollama_provider.testing import semantic_body_matcher
 
 EMBED_INPUT_MATCHER = "semantic_body_embed_input_as_list"
 

@@ -23,7 +23,7 @@ from llama_index.core.llms import ChatMessage
 from llama_index.embeddings.ollama_provider import OllamaEmbedding
 from llama_index.llms.ollama_provider import Ollama
 
-from ollama_provider.fake_server import FakeHost, answered_by, vector_of
+from ollama_provider.testing import FakeHost, answered_by, vector_of
 
 MODELS = ["llama3.2", "all-minilm"]
 

@@ -22,9 +22,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from ollama_provider.cli_demo import probe
+from ollama_provider.cli._demo import probe
 from ollama_provider.config import resolve_host
-from ollama_provider.replay import ReplayServer
+from ollama_provider.testing import ReplayServer
 
 from ..recordings import REPO_ROOT, cassette, recordings_dir
 

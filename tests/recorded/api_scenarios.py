@@ -4,7 +4,7 @@ Every value here is copied from ``cassettes/recorded/api/scenarios.json``: a tes
 the recording sent (same model, messages, prompt, input, tools, format, think, and the recorded
 options, which matching ignores but a re-record needs to reproduce the scenario).
 
->>> from ollama_provider.tools import to_tool
+>>> from ollama_provider._tools import to_tool
 >>> to_tool(get_weather) == WEATHER_TOOL
 True
 >>> base64.b64encode(ONE_PIXEL_PNG).decode() == ONE_PIXEL_PNG_BASE64

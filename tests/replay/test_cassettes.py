@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from ollama_provider.cassettes import (
+from ollama_provider.testing import ReplayCatalog
+from ollama_provider.testing._cassettes import (
     canonical_json,
     load_cassette,
     load_cassette_dir,
@@ -14,7 +15,6 @@ from ollama_provider.cassettes import (
     request_key,
     semantic_body,
 )
-from ollama_provider.replay_catalog import ReplayCatalog
 
 from ..recordings import REPO_ROOT, cassette, recordings_dir
 

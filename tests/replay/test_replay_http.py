@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ollama_provider.replay import ReplayServer
+from ollama_provider.testing import ReplayServer
 
 from ..recordings import cassette, recordings_dir
 

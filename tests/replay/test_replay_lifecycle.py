@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ollama_provider.replay import ReplayServer, serve
+from ollama_provider.testing._replay import ReplayServer, serve
 
 from ..recorded.expected import utc
 from ..recordings import cassette, recordings_dir

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ollama_provider.fake_server import FakeHost
+from ollama_provider.testing import FakeHost
 
 from .workload import HOSTS, MODEL
 

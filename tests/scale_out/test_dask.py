@@ -24,7 +24,7 @@ distributed = pytest.importorskip("dask.distributed", reason="dask.distributed i
 from langchain_ollama_provider import OllamaEmbeddings  # noqa: E402
 
 from ollama_provider import OllamaProvider  # noqa: E402
-from ollama_provider.fake_server import FakeHost  # noqa: E402
+from ollama_provider.testing import FakeHost  # noqa: E402
 
 from .readme import run_example  # noqa: E402
 from .workload import (  # noqa: E402

@@ -26,7 +26,7 @@ if importlib.util.find_spec("ray") is None:
 from llama_index.embeddings.ollama_provider import OllamaEmbedding
 
 from ollama_provider import OllamaProvider
-from ollama_provider.fake_server import FakeHost
+from ollama_provider.testing import FakeHost
 
 from .readme import run_example
 from .workload import (

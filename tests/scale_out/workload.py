@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ollama_provider import OllamaProvider
-from ollama_provider.fake_server import FakeHost, vector_of
+from ollama_provider.testing import FakeHost, vector_of
 
 MODEL = "all-minilm"
 HOSTS = 3

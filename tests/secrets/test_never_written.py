@@ -31,8 +31,8 @@ from llama_index.embeddings.ollama_provider import OllamaEmbedding
 from llama_index.llms.ollama_provider import Ollama
 
 from ollama_provider import OllamaConfig, OllamaError, OllamaProvider
-from ollama_provider.fake_server import FakeOllama
-from ollama_provider.genai_semconv import CAPTURE_CONTENT_ENV
+from ollama_provider.telemetry._genai import CAPTURE_CONTENT_ENV
+from ollama_provider.testing import FakeOllama
 
 from ..core.otel_sdk import Telemetry, installed
 

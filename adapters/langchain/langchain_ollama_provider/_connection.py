@@ -31,8 +31,7 @@ from ollama_provider import (
     OllamaTimeoutError,
 )
 from ollama_provider.config import DEFAULT_HOST, resolve_hosts
-from ollama_provider.forks import built_once
-from ollama_provider.secrets import redact_url, redacted, without_userinfo
+from ollama_provider.integrations import built_once, redact_url, redacted, without_userinfo
 
 #: Constructor arguments that may carry credentials: never written by ``dumpd``/``dumps``.
 SECRET_FIELDS = ("headers", "client_kwargs", "sync_client_kwargs", "async_client_kwargs")

@@ -15,8 +15,7 @@ from typing import Any, Literal, cast
 from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
 from pydantic import AliasChoices, Field, field_validator
 
-from ollama_provider.payloads import normalise_think
-from ollama_provider.secrets import without_userinfo
+from ollama_provider.integrations import normalise_think, without_userinfo
 
 from ._connection import _OllamaConnection, scrub_serialized
 

@@ -24,7 +24,7 @@ from langchain_core.messages.tool import ToolCallChunk, tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
 
 from ollama_provider import ChatResponse, ToolCall
-from ollama_provider.forced_calls import ForcedCallAnswer
+from ollama_provider.integrations import ForcedCallAnswer
 
 from ._fast_chunks import text_chunk
 
@@ -109,7 +109,7 @@ class ChatChunkTranslator:
     """Translate the chunks of one chat answer, in order.
 
     ``forced_tools``: names of the tools a JSON-schema ``format`` forces. The core's
-    :class:`~ollama_provider.forced_calls.ForcedCallAnswer` holds such an answer's content back (it
+    :class:`~ollama_provider.integrations.ForcedCallAnswer` holds such an answer's content back (it
     is the JSON of the call, not prose) and makes it the tool call at the end, unless the server
     returned real ``tool_calls``.
     """

@@ -19,7 +19,7 @@ Ollama's chat API takes tools but no ``tool_choice``. So:
 True
 
 Choosing the tools, the format and the reading of a call answered as text are the core's
-(``ollama_provider.forced_calls``), shared with the LlamaIndex adapter.
+(``ollama_provider.integrations``), shared with the LlamaIndex adapter.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from ollama_provider.forced_calls import ToolChoice, chosen_tools, forcing_format
+from ollama_provider.integrations import ToolChoice, chosen_tools, forcing_format
 
 __all__ = ["ToolChoice", "chosen_tools", "forcing_format", "to_ollama_tool"]
 

@@ -27,8 +27,7 @@ from pydantic import Field, model_validator
 from typing_extensions import Self
 
 from ollama_provider import InvalidRequestError
-from ollama_provider.forced_calls import forcing_format, tool_names
-from ollama_provider.payloads import check_logprobs
+from ollama_provider.integrations import check_logprobs, forcing_format, tool_names
 
 from ._answers import ChatAnswer
 from ._messages import to_ollama_messages

@@ -14,8 +14,7 @@ from typing import Any
 from llama_index.core.bridge.pydantic import field_serializer
 
 from ollama_provider import AsyncOllamaProvider, AsyncProvider, OllamaProvider, Provider
-from ollama_provider.forks import built_once
-from ollama_provider.secrets import redact_url, redacted, without_userinfo
+from ollama_provider.integrations import built_once, redact_url, redacted, without_userinfo
 
 
 def check_core_arguments(

@@ -46,8 +46,13 @@ from llama_index.embeddings.ollama_provider.providers import LazyCoreProviders, 
 
 from ollama_provider import AsyncOllamaProvider, OllamaError, OllamaProvider
 from ollama_provider.config import DEFAULT_FIRST_CHUNK_TIMEOUT
-from ollama_provider.forced_calls import ForcedCallAnswer, chosen_tools, forcing_format, tool_names
-from ollama_provider.payloads import decode_arguments
+from ollama_provider.integrations import (
+    ForcedCallAnswer,
+    chosen_tools,
+    decode_arguments,
+    forcing_format,
+    tool_names,
+)
 
 from .construction import FastConstruction, plain_arguments
 from .messages import to_ollama_messages

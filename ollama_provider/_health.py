@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
-from .forks import forget_in_child
+from ._forks import forget_in_child
 from .types import HealthState, HealthStatus
 
 #: Above this round trip for the two health probes, the server is reported as degraded.

@@ -34,11 +34,11 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
-from . import calls
-from .config import OllamaConfig
-from .errors import ModelNotFoundError
-from .streams import AsyncStream, Stream
-from .types import (
+from .. import _calls as calls
+from ..config import OllamaConfig
+from ..errors import ModelNotFoundError
+from ..streams import AsyncStream, Stream
+from ..types import (
     ChatResponse,
     GenerateResponse,
     HealthStatus,

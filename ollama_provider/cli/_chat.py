@@ -1,7 +1,7 @@
 """``ollama-provider chat``: stream one answer as it arrives, or hold an interactive conversation.
 
 >>> from ollama_provider import OllamaProvider
->>> from ollama_provider.replay import ReplayServer
+>>> from ollama_provider.testing import ReplayServer
 >>> import io
 >>> from rich.console import Console
 >>> with ReplayServer("cassettes/recorded") as server, OllamaProvider(server.url) as provider:
@@ -19,9 +19,9 @@ from typing import Any
 
 from rich.console import Console
 
-from .cli_output import human_duration
-from .provider import OllamaProvider
-from .types import ChatResponse, ToolCall
+from ..provider import OllamaProvider
+from ..types import ChatResponse, ToolCall
+from ._output import human_duration
 
 __all__ = ["ChatReply", "ChatSettings", "repl", "stats_line", "stream_reply"]
 

@@ -25,9 +25,9 @@ from typing import Any
 
 import orjson
 
+from ._names import validate_model_name
+from ._tools import json_schema_for, to_tool
 from .errors import InvalidRequestError
-from .names import validate_model_name
-from .tools import json_schema_for, to_tool
 from .types import Message, Options, ToolCall
 
 ROLES = frozenset({"system", "user", "assistant", "tool"})

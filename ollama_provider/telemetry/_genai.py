@@ -2,10 +2,10 @@
 
 Followed: the GenAI conventions of OpenTelemetry semantic conventions v1.41.0 (status:
 development), with ``gen_ai.provider.name`` (not the older ``gen_ai.system``) and
-``gen_ai.usage.input_tokens`` / ``output_tokens``. Used by :mod:`ollama_provider.otel`; nothing here
+``gen_ai.usage.input_tokens`` / ``output_tokens``. Used by :mod:`._otel`; nothing here
 imports OpenTelemetry, so it is tested and documented without it.
 
->>> from ollama_provider import OllamaConfig, calls
+>>> from ollama_provider import OllamaConfig, _calls as calls
 >>> call = calls.chat(OllamaConfig(), "Hi", model="llama3.2", stream=True, temperature=0.2)
 >>> operation = operation_name(call)
 >>> operation, span_name(operation, call.model)
@@ -26,8 +26,22 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from .protocol import Call
-from .types import ChatResponse, EmbedResponse, GenerateResponse, Message
+from .._protocol import Call
+from ..types import ChatResponse, EmbedResponse, GenerateResponse, Message
+
+#: Longest error message written in a log line or a span event (a proxy may answer a whole HTML page).
+REASON_LENGTH = 200
+
+def reason(error: BaseException) -> str:
+    """``Type: message``, cut to :data:`REASON_LENGTH` characters, on one line.
+
+    >>> reason(ConnectionError("refused\\nby peer"))
+    'ConnectionError: refused by peer'
+    """
+    text = " ".join(str(error).split())
+    if len(text) > REASON_LENGTH:
+        text = text[: REASON_LENGTH - 1] + "…"
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 SEMCONV_VERSION = "1.41.0"
 SCHEMA_URL = f"https://opentelemetry.io/schemas/{SEMCONV_VERSION}"

@@ -21,6 +21,8 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
+from ._ndjson import NDJSONDecoder, loads
+from ._parsing import parse_chat
 from .errors import (
     ContextLengthError,
     IncompleteStreamError,
@@ -31,8 +33,6 @@ from .errors import (
     StreamError,
     UnsupportedCapabilityError,
 )
-from .ndjson import NDJSONDecoder, loads
-from .parsing import parse_chat
 from .types import ChatResponse
 
 T = TypeVar("T")

@@ -1,4 +1,4 @@
-"""I/O shells for several hosts: run :mod:`ollama_provider.routing` plans on per-host transports.
+"""I/O shells for several hosts: run :mod:`ollama_provider.pool._routing` plans on per-host transports.
 
 Each host keeps today's single-host transport (its own pooled clients, health and error
 messages). A routed request gets one attempt per host and round: the plan decides what is
@@ -17,16 +17,16 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from time import perf_counter
 from typing import Any, TypeVar
 
-from . import telemetry
-from .config import OllamaConfig
-from .errors import OllamaError, OllamaTimeoutError
-from .forks import forget_in_child
-from .health import HealthTracker
-from .pool import HostPool, HostState, Waiter
-from .protocol import Call
-from .retry import RetryPolicy
-from .routing import Plan, Run, Send, Sleep, WaitForSlot, route, suitable_hosts
-from .transport import AsyncTransport, SyncTransport
+from .. import telemetry
+from .._forks import forget_in_child
+from .._health import HealthTracker
+from .._protocol import Call
+from .._retry import RetryPolicy
+from .._transport import AsyncTransport, SyncTransport
+from ..config import OllamaConfig
+from ..errors import OllamaError, OllamaTimeoutError
+from ._routing import Plan, Run, Send, Sleep, WaitForSlot, route, suitable_hosts
+from ._state import HostPool, HostState, Waiter
 
 T = TypeVar("T")
 

@@ -1,5 +1,5 @@
-"""How one request finds a host of a :class:`~ollama_provider.pool.HostPool`: written once as a
-plan that the sync and async pooled transports both run (like :mod:`ollama_provider.steps`).
+"""How one request finds a host of a :class:`~ollama_provider.pool._state.HostPool`: written once as a
+plan that the sync and async pooled transports both run (like :mod:`ollama_provider._steps`).
 
 A plan is a generator that yields *instructions* and receives their outcome:
 
@@ -11,7 +11,7 @@ A plan is a generator that yields *instructions* and receives their outcome:
 Failover happens before the first chunk only: a plan ends once a host has answered (for a
 stream: once it has started), so a stream cut later is never sent anywhere else.
 
->>> from ollama_provider import calls
+>>> from ollama_provider import _calls as calls
 >>> pool = HostPool(["http://a:11434", "http://b:11434"])
 >>> for host in pool.hosts:
 ...     pool.learn(host, models=["llama3.2"], loaded=[])
@@ -37,18 +37,19 @@ from collections.abc import Collection, Generator
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from . import calls, telemetry
-from .errors import (
+from .. import _calls as calls
+from .. import telemetry
+from .._names import canonical_name
+from .._protocol import Call
+from .._retry import RetryPolicy
+from ..errors import (
     ModelNotFoundError,
     OllamaConnectionError,
     OllamaError,
     OllamaTimeoutError,
     ServerBusyError,
 )
-from .names import canonical_name
-from .pool import Check, HostPool, HostState
-from .protocol import Call
-from .retry import RetryPolicy
+from ._state import Check, HostPool, HostState
 
 T = TypeVar("T")
 

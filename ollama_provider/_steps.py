@@ -1,6 +1,6 @@
 """Operations that take several requests, written once for both providers.
 
-Each operation is a generator that *yields* the :class:`~ollama_provider.protocol.Call` it needs
+Each operation is a generator that *yields* the :class:`~ollama_provider._protocol.Call` it needs
 next and *receives* its answer (or has the call's error thrown into it). :func:`drive` runs such a
 generator with blocking I/O and :func:`adrive` with ``await``: the logic is shared, only the
 running differs, as with single calls.
@@ -20,12 +20,12 @@ from dataclasses import replace
 from time import perf_counter
 from typing import Any, TypeVar
 
-from . import calls
+from . import _calls as calls
+from ._health import HealthTracker
+from ._protocol import Call
 from .config import OllamaConfig
 from .errors import ContextLengthError, InvalidResponseError, ModelNotFoundError, OllamaError
-from .health import HealthTracker
 from .models import closest_models, find_model
-from .protocol import Call
 from .types import HealthStatus, ModelInfo
 
 T = TypeVar("T")

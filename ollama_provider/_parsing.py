@@ -15,8 +15,8 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from ._payloads import decode_arguments
 from .errors import InvalidResponseError
-from .payloads import decode_arguments
 from .types import (
     ChatResponse,
     EmbedResponse,

@@ -3,10 +3,10 @@
 Commands: ``health``, ``models``, ``show``, ``pull``, ``chat``, ``embed``, ``replay`` and ``demo``.
 Global options (before the command): ``--host`` (default: ``OLLAMA_HOST``, else
 ``http://127.0.0.1:11434``), ``--json`` (machine-readable output), ``--timeout``, ``--retries``.
-Exit codes: see :class:`~ollama_provider.cli_output.ExitCode`.
+Exit codes: see :class:`~ollama_provider.cli._output.ExitCode`.
 
 >>> from typer.testing import CliRunner
->>> from ollama_provider.replay import ReplayServer
+>>> from ollama_provider.testing import ReplayServer
 >>> runner = CliRunner()
 >>> with ReplayServer("cassettes/recorded") as server:
 ...     health = runner.invoke(app, ["--host", server.url, "--json", "health"])
@@ -35,15 +35,15 @@ import typer
 from rich import box
 from rich.table import Column, Table
 
-from .cli_chat import ChatSettings, repl, stats_line, stream_reply
-from .cli_demo import bundled_recordings, run_demo
-from .cli_output import ExitCode, Output, human_duration, human_size, to_jsonable
-from .cli_pull import interrupted_message, pull_with_progress
-from .config import resolve_hosts
-from .errors import InvalidRequestError, OllamaError
-from .models import RECOMMENDED_MODELS
-from .provider import OllamaProvider
-from .types import HealthStatus, ModelInfo, ShowResponse
+from ..config import resolve_hosts
+from ..errors import InvalidRequestError, OllamaError
+from ..models import RECOMMENDED_MODELS
+from ..provider import OllamaProvider
+from ..types import HealthStatus, ModelInfo, ShowResponse
+from ._chat import ChatSettings, repl, stats_line, stream_reply
+from ._demo import bundled_recordings, run_demo
+from ._output import ExitCode, Output, human_duration, human_size, to_jsonable
+from ._pull import interrupted_message, pull_with_progress
 
 __all__ = ["CliState", "app", "bundled_recordings", "main"]
 
@@ -523,8 +523,8 @@ def replay(
         float | None, typer.Option(help="Replay streams at the recorded speed times PACE (default: at once).")
     ] = None,
 ) -> None:
-    """Run :func:`ollama_provider.replay.serve` until Ctrl-C."""
-    from .replay import ReplayServer, serve
+    """Run :func:`ollama_provider.testing._replay.serve` until Ctrl-C."""
+    from ..testing._replay import ReplayServer, serve
 
     state = _state(ctx)
     out = state.output

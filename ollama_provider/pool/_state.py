@@ -1,6 +1,6 @@
 """Routing state of several Ollama hosts: which is up, which has the model, which is busy.
 
-Sans-I/O, shared by the sync and async pooled transports like :mod:`ollama_provider.steps`: the
+Sans-I/O, shared by the sync and async pooled transports like :mod:`ollama_provider._steps`: the
 transports ask the pool where a request should go and tell it what happened; the pool never does
 I/O, never sleeps and never blocks (its lock guards a few fields at a time).
 
@@ -33,9 +33,9 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from . import telemetry
-from .forks import forget_in_child
-from .names import canonical_name
+from .. import telemetry
+from .._forks import forget_in_child
+from .._names import canonical_name
 
 #: Seconds after which a host's lists of installed and loaded models are asked again.
 REFRESH_INTERVAL = 30.0

@@ -10,13 +10,13 @@ connection failure (:func:`reconnecting`). Two listeners:
   header (the hosts are base URLs, which never carry userinfo);
 * OpenTelemetry, only when its API has been imported (by the application, its SDK set-up or
   ``opentelemetry-instrument``) *and* a tracer or meter provider is set: :func:`start` then returns an
-  :class:`Operation` (a span and metrics per the GenAI semantic conventions, :mod:`ollama_provider.otel`).
+  :class:`Operation` (a span and metrics per the GenAI semantic conventions, :mod:`._otel`).
 
 When nobody listens, :func:`start` costs two dictionary look-ups and returns ``None``: the
 transports skip everything else, and no chunk of a stream is ever looked at. This module never
-imports ``opentelemetry``; :mod:`ollama_provider.otel` is imported once a provider is found set.
+imports ``opentelemetry``; :mod:`._otel` is imported once a provider is found set.
 
->>> from ollama_provider import calls
+>>> from ollama_provider import _calls as calls
 >>> start(calls.version(), "http://127.0.0.1:11434") is None  # no OpenTelemetry provider here
 True
 """
@@ -29,8 +29,10 @@ from collections.abc import AsyncIterator, Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from ._genai import reason
+
 if TYPE_CHECKING:
-    from .protocol import Call, StreamReader
+    from .._protocol import Call, StreamReader
 
 T = TypeVar("T")
 
@@ -39,8 +41,6 @@ log = logging.getLogger("ollama_provider")
 # A library leaves output to the application: without this, Python's last-resort handler would print
 # every retry's WARNING to stderr of programs that configured no logging (notebooks, scripts).
 log.addHandler(logging.NullHandler())
-#: Longest error message written in a log line or a span event (a proxy may answer a whole HTML page).
-REASON_LENGTH = 200
 
 
 class Operation(Protocol):
@@ -80,31 +80,21 @@ def start(call: Call[Any], host: str | None) -> Operation | None:
     metrics_api = modules.get("opentelemetry.metrics")
     if trace_api is None and metrics_api is None:
         return None
-    op: Operation | None = (_otel or _load_otel()).start(call, host, trace_api, metrics_api)
+    op: Operation | None = (_listener or _load_otel()).start(call, host, trace_api, metrics_api)
     return op
 
 
-_otel: ModuleType | None = None
+#: :mod:`._otel` once loaded (a name of its own: the submodule's name is an attribute of this package).
+_listener: ModuleType | None = None
 
 
 def _load_otel() -> ModuleType:
-    global _otel
-    from . import otel  # only in processes that imported OpenTelemetry themselves
+    global _listener
+    from . import _otel  # only in processes that imported OpenTelemetry themselves
 
-    _otel = otel
-    return otel
+    _listener = _otel
+    return _otel
 
-
-def reason(error: BaseException) -> str:
-    """``Type: message``, cut to :data:`REASON_LENGTH` characters, on one line.
-
-    >>> reason(ConnectionError("refused\\nby peer"))
-    'ConnectionError: refused by peer'
-    """
-    text = " ".join(str(error).split())
-    if len(text) > REASON_LENGTH:
-        text = text[: REASON_LENGTH - 1] + "…"
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def retrying(

@@ -20,6 +20,7 @@ True
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from .names import canonical_name
+from .._names import canonical_name
 
 __all__ = [
     "MATCHED_BODY_KEYS",
@@ -68,7 +69,7 @@ def canonical_json(value: Any) -> str:
 
 
 def normalize_model_name(name: str) -> str:
-    """Spell a model name the way Ollama resolves it (see :func:`ollama_provider.names.canonical_name`).
+    """Spell a model name the way Ollama resolves it (see :func:`ollama_provider._names.canonical_name`).
 
     >>> normalize_model_name("All-MiniLM")
     'all-minilm:latest'
@@ -361,3 +362,22 @@ def group_by_key(interactions: Iterable[Interaction]) -> dict[RequestKey, list[I
     for interaction in interactions:
         groups.setdefault(interaction.key, []).append(interaction)
     return groups
+
+def bundled_recordings() -> Path | None:
+    """The recorded Ollama sessions shipped with the repository (``cassettes/recorded``), if found.
+
+    Looked up in ``$OLLAMA_PROVIDER_CASSETTES``, next to the package (a source checkout) and in the
+    current directory.
+
+    >>> bundled_recordings().name
+    'recorded'
+    """
+    candidates = [
+        os.environ.get("OLLAMA_PROVIDER_CASSETTES"),
+        Path(__file__).resolve().parents[2] / "cassettes" / "recorded",
+        Path.cwd() / "cassettes" / "recorded",
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return None

@@ -22,7 +22,7 @@ from typing import Any
 
 from rich.console import Console
 
-from .errors import (
+from ..errors import (
     ContextLengthError,
     InvalidRequestError,
     InvalidResponseError,

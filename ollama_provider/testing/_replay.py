@@ -3,7 +3,7 @@
 Point any Ollama client at it (this project's provider, the official ``ollama`` package, LangChain
 or LlamaIndex integrations, ``curl``) for offline demos, notebooks and benchmarks. Every ``*.yaml``
 vcrpy cassette under a directory is served; requests are matched as described in
-:mod:`ollama_provider.cassettes` and answered as chosen by :mod:`ollama_provider.replay_catalog`.
+:mod:`._cassettes` and answered as chosen by :mod:`._replay_catalog`.
 
 >>> import httpx
 >>> with ReplayServer("cassettes/recorded") as server:
@@ -32,7 +32,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .replay_catalog import ReplayAnswer, ReplayCatalog
+from ._replay_catalog import ReplayAnswer, ReplayCatalog
 
 __all__ = ["ReplayServer", "recorded_delays", "serve"]
 

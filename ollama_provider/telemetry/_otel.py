@@ -2,7 +2,7 @@
 
 Imported by :func:`ollama_provider.telemetry.start` only once the application has imported
 OpenTelemetry and set a tracer or meter provider; the names and values come from
-:mod:`ollama_provider.genai_semconv`. One span per request to Ollama (``chat llama3.2``,
+:mod:`ollama_provider.telemetry._genai`. One span per request to Ollama (``chat llama3.2``,
 ``embeddings all-minilm``, ``pull_model llama3.2`` ...), kind CLIENT, current while the request is
 sent (so an HTTP instrumentation's spans nest under it), covering its retries and failovers, which
 are *events* on it: they are moments in one logical operation, with no duration of their own worth a
@@ -19,8 +19,8 @@ from time import perf_counter
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import __version__
-from .genai_semconv import (
+from .. import __version__
+from ._genai import (
     GENERATION,
     SCHEMA_URL,
     OutputCollector,
@@ -30,16 +30,16 @@ from .genai_semconv import (
     input_content,
     operation_name,
     output_content,
+    reason,
     request_attributes,
     response_attributes,
     server_attributes,
     span_name,
     token_counts,
 )
-from .telemetry import reason
 
 if TYPE_CHECKING:
-    from .protocol import Call, StreamReader
+    from .._protocol import Call, StreamReader
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""Builders of :class:`~ollama_provider.protocol.Call` objects: one per API operation.
+"""Builders of :class:`~ollama_provider._protocol.Call` objects: one per API operation.
 
 Pure functions shared by :class:`OllamaProvider` and :class:`AsyncOllamaProvider`, so that the
 two differ only in how they run a call. Every argument is validated here, before any I/O.
@@ -13,10 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .config import OllamaConfig
-from .errors import InvalidRequestError
-from .names import validate_model_name
-from .parsing import (
+from ._names import validate_model_name
+from ._parsing import (
     parse_chat,
     parse_embed,
     parse_generate,
@@ -26,7 +24,7 @@ from .parsing import (
     parse_show,
     parse_version,
 )
-from .payloads import (
+from ._payloads import (
     KeepAlive,
     build_options,
     build_tools,
@@ -39,7 +37,9 @@ from .payloads import (
     normalise_think,
     put,
 )
-from .protocol import CHAT_STREAM, Call, progress_stream, stream_of
+from ._protocol import CHAT_STREAM, Call, progress_stream, stream_of
+from .config import OllamaConfig
+from .errors import InvalidRequestError
 from .types import (
     ChatResponse,
     EmbedResponse,
@@ -274,7 +274,7 @@ def raw_request(method: str, path: str, body: Any = None) -> Call[Any]:
 
 
 def _json_or_text(text: Any) -> Any:
-    from .ndjson import loads
+    from ._ndjson import loads
 
     if isinstance(text, str) and text.lstrip().startswith(("{", "[")):
         return loads(text)

@@ -1,7 +1,7 @@
 """HTTP I/O: pooled httpx clients, retries, streaming. The two shells differ only in ``await``.
 
 Everything that is not I/O (bodies, decoding, error mapping, retry decisions) lives in
-:mod:`ollama_provider.protocol` and :mod:`ollama_provider.retry` and is shared.
+:mod:`ollama_provider._protocol` and :mod:`ollama_provider._retry` and is shared.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from . import __version__, telemetry
-from .client_slot import ClientSlot
+from ._client_slot import ClientSlot
+from ._health import HealthTracker
+from ._protocol import Call, StreamReader, decode_body, error_from_response
+from ._retry import RetryPolicy
 from .config import OllamaConfig
 from .errors import (
     IncompleteStreamError,
@@ -31,9 +34,6 @@ from .errors import (
     OllamaError,
     OllamaTimeoutError,
 )
-from .health import HealthTracker
-from .protocol import Call, StreamReader, decode_body, error_from_response
-from .retry import RetryPolicy
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState

@@ -33,13 +33,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .cli_chat import ChatSettings, stats_line, stream_reply
-from .cli_output import Output, describe_error, error_hint, human_duration
-from .config import resolve_host
-from .errors import OllamaError
-from .models import find_model
-from .provider import OllamaProvider
-from .replay import ReplayServer
+from ..config import resolve_host
+from ..errors import OllamaError
+from ..models import find_model
+from ..provider import OllamaProvider
+from ..testing import ReplayServer, bundled_recordings
+from ._chat import ChatSettings, stats_line, stream_reply
+from ._output import Output, describe_error, error_hint, human_duration
 
 __all__ = [
     "DEMO_STEPS",
@@ -268,25 +268,6 @@ def probe(url: str, timeout: float = PROBE_TIMEOUT_SECONDS) -> str | None:
     except OllamaError:
         return None
 
-
-def bundled_recordings() -> Path | None:
-    """The recorded Ollama sessions shipped with the repository (``cassettes/recorded``), if found.
-
-    Looked up in ``$OLLAMA_PROVIDER_CASSETTES``, next to the package (a source checkout) and in the
-    current directory.
-
-    >>> bundled_recordings().name
-    'recorded'
-    """
-    candidates = [
-        os.environ.get("OLLAMA_PROVIDER_CASSETTES"),
-        Path(__file__).resolve().parent.parent / "cassettes" / "recorded",
-        Path.cwd() / "cassettes" / "recorded",
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    return None
 
 
 def _recordings() -> Path:

@@ -4,7 +4,7 @@ After a connection-level failure (the server restarted, say) every idle keep-ali
 the pool is suspect, so the client is *retired*: new requests get a fresh client, while streams
 still running on the old one finish undisturbed; the old client is closed when its last lease ends.
 
-In a forked child the slot starts empty (:mod:`ollama_provider.forks`): the child builds its own
+In a forked child the slot starts empty (:mod:`ollama_provider._forks`): the child builds its own
 client on first use and never touches a connection its parent opened.
 
 >>> made = []
@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from .forks import forget_in_child
+from ._forks import forget_in_child
 
 C = TypeVar("C")
 

@@ -1,10 +1,10 @@
 """Decide which recorded answer a replayed request gets (pure logic, no sockets).
 
-:class:`ReplayCatalog` indexes interactions by :class:`~ollama_provider.cassettes.RequestKey` and
+:class:`ReplayCatalog` indexes interactions by :class:`~ollama_provider.testing._cassettes.RequestKey` and
 turns a request into a :class:`ReplayAnswer`, including the Ollama-shaped answers for requests that
-nothing recorded matches. The HTTP server in :mod:`ollama_provider.replay` only writes them out.
+nothing recorded matches. The HTTP server in :mod:`ollama_provider.testing._replay` only writes them out.
 
->>> from ollama_provider.cassettes import parse_cassette
+>>> from ollama_provider.testing._cassettes import parse_cassette
 >>> catalog = ReplayCatalog(parse_cassette('''
 ... interactions:
 ... - request: {method: POST, uri: 'http://127.0.0.1:11434/api/generate',
@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from .cassettes import (
+from ._cassettes import (
     MATCHED_BODY_KEYS,
     Interaction,
     RequestKey,

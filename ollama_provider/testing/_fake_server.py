@@ -1,6 +1,6 @@
 """A fake Ollama server that answers any input: for tests, notebooks and benchmarks of several hosts.
 
-Unlike :class:`~ollama_provider.replay.ReplayServer`, which can only give the answers a real server
+Unlike :class:`~ollama_provider.testing.ReplayServer`, which can only give the answers a real server
 gave to recorded requests, this one makes answers up, deterministically, for any prompt: a chat
 answer names the server and repeats the last message (so a test can tell who answered what, and a
 swapped answer shows), embeddings are unit vectors derived from each text's hash. It serves the
@@ -22,7 +22,7 @@ counts what it was asked; ``POST /_fake/reset`` forgets it (and may install othe
 >>> answer["message"]["content"]
 'gpu-1 says: hi'
 
-Run one as a process: ``python -m ollama_provider.fake_server --port 0 --name gpu-1 --models
+Run one as a process: ``python -m ollama_provider.testing --port 0 --name gpu-1 --models
 llama3.2,all-minilm`` prints ``listening on http://127.0.0.1:PORT`` once it is ready;
 :func:`fake_hosts` starts several such processes and stops them on exit.
 """
@@ -45,7 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from .names import canonical_name
+from .._names import canonical_name
 
 VERSION = "0.33.0-fake"
 _DONE_METRICS = {
@@ -530,7 +530,7 @@ def _model_entry(name: str) -> dict[str, Any]:
 
 # -- several servers, each its own process -----------------------------------------------------------
 class FakeHost:
-    """A :class:`FakeOllama` running in a process of its own (``python -m ollama_provider.fake_server``)."""
+    """A :class:`FakeOllama` in a process of its own (``python -m ollama_provider.testing``)."""
 
     def __init__(self, process: subprocess.Popen[str], url: str, options: dict[str, Any]) -> None:
         self.process = process
@@ -540,7 +540,7 @@ class FakeHost:
     @classmethod
     def start(cls, **options: Any) -> FakeHost:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ollama_provider.fake_server", *_arguments(options)],
+            [sys.executable, "-m", "ollama_provider.testing", *_arguments(options)],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -693,6 +693,3 @@ def main(argv: Sequence[str] | None = None) -> None:
     with contextlib.suppress(KeyboardInterrupt):
         server._server.serve_forever(poll_interval=0.05)
 
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,7 @@
 """``ollama-provider pull``: a progress bar per layer, with size, speed and time left.
 
 >>> from ollama_provider import OllamaProvider
->>> from ollama_provider.replay import ReplayServer
+>>> from ollama_provider.testing import ReplayServer
 >>> import io
 >>> with ReplayServer("cassettes/recorded") as server, OllamaProvider(server.url) as provider:
 ...     last = pull_with_progress(provider, "127.0.0.1:5000/library/all-minilm:latest", insecure=True,
@@ -23,9 +23,9 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from .errors import InvalidResponseError
-from .provider import OllamaProvider
-from .types import ProgressResponse
+from ..errors import InvalidResponseError
+from ..provider import OllamaProvider
+from ..types import ProgressResponse
 
 __all__ = ["interrupted_message", "pull_with_progress"]
 

@@ -145,9 +145,10 @@ class HostPool:
         """The best host for ``model`` (canonical name) among those not in ``exclude`` (URLs).
 
         In rotation and possibly having the model (``listed_only=False``: whatever the lists say);
-        then: the model already loaded there, the fewest requests in flight, the least recently
-        picked. The chosen host's in-flight count is raised at once, so concurrent requests
-        spread; :meth:`release` lowers it.
+        then: the fewest requests in flight, a host without the model loaded counted as having one
+        more (loading it costs about as much as waiting for one request); the model already loaded
+        there; the least recently picked. The chosen host's in-flight count is raised at once, so
+        concurrent requests spread; :meth:`release` lowers it.
         """
         with self._lock:
             suitable = [
@@ -157,7 +158,14 @@ class HostPool:
             ]
             free = [h for h in suitable if self.max_in_flight is None or h.in_flight < self.max_in_flight]
             if free:
-                best = min(free, key=lambda h: (model not in h.loaded, h.in_flight, h.picked))
+                # A model load counts as one request ahead in the queue: a host where the model is
+                # loaded wins while it is no busier, but concurrent requests do not all pile on it
+                # while a host without the model loaded (restarted, just added) idles forever.
+                def rank(h: HostState) -> tuple[int, bool, int]:
+                    cold = model not in h.loaded
+                    return (h.in_flight + cold, cold, h.picked)
+
+                best = min(free, key=rank)
                 self._picks += 1
                 best.picked = self._picks
                 best.in_flight += 1

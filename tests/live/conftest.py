@@ -6,8 +6,8 @@
   (one shared model store: ``OLLAMA_PROVIDER_LIVE_MODELS``, else the binary's default) and stops every one
   of them, by its PID, at the end of the module, whatever happened. ``envs`` gives each server settings of
   its own (``OLLAMA_NUM_PARALLEL``, ``OLLAMA_MAX_QUEUE``, a private ``OLLAMA_MODELS``).
-* ``servers`` (module): three servers from ``serve``, for the tests of a module that neither kill nor
-  freeze them.
+* ``servers`` (session): three servers, both models loaded on each, shared by the modules whose tests
+  neither kill nor freeze them; ``reference_vectors``: the corpus embedded by one of them alone.
 
 Requests ask for few tokens, at temperature 0 with a seed (:data:`OPTIONS`): the machine has 2 cores.
 """
@@ -21,12 +21,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ollama_provider import OllamaProvider
+
 from .servers import MODELS_ENV, OllamaServers, find_binary, model_store
+from .work import CORPUS, EMBED_MODEL, EMBED_OPTIONS, embed
 
 #: The models the tests use, as start-ollama creates them (../shared/ollama) or `ollama pull` gets them.
 CHAT_MODEL = "smollm2:135m"
-EMBED_MODEL = "all-minilm:latest"
-#: Few tokens, and the same ones every time.
+#: Few tokens, and the same ones every time; one thread per runner (see EMBED_OPTIONS).
 OPTIONS = {"temperature": 0, "seed": 7, "num_predict": 8, "num_thread": 1}
 
 Serve = Callable[..., OllamaServers]
@@ -47,11 +49,15 @@ def live_workdir() -> Iterator[Path]:
         yield Path(workdir)
 
 
-@pytest.fixture(scope="module")
-def serve(ollama_binary: Path, live_workdir: Path) -> Iterator[Serve]:
-    started: list[OllamaServers] = []
+class _Starter:
+    """Starts sets of servers and stops every one of them at the end of its fixture's scope."""
 
-    def start(
+    def __init__(self, binary: Path, workdir: Path) -> None:
+        self.binary, self.workdir = binary, workdir
+        self.started: list[OllamaServers] = []
+
+    def __call__(
+        self,
         count: int,
         *,
         env: Mapping[str, str] | None = None,
@@ -59,24 +65,44 @@ def serve(ollama_binary: Path, live_workdir: Path) -> Iterator[Serve]:
         store: Path | None = None,
     ) -> OllamaServers:
         servers = OllamaServers.start(
-            ollama_binary, count, store=store or model_store(), env=env, envs=envs, workdir=live_workdir
+            self.binary, count, store=store or model_store(), env=env, envs=envs, workdir=self.workdir
         )
-        started.append(servers)
+        self.started.append(servers)
         return servers
 
-    try:
-        yield start
-    finally:
-        for servers in started:
+    def stop(self) -> None:
+        for servers in self.started:
             servers.stop()
 
 
 @pytest.fixture(scope="module")
-def servers(serve: Serve) -> OllamaServers:
-    """Three servers on the shared model store, for a module whose tests leave them running."""
-    started = serve(3)
-    require_models(started[0].url, CHAT_MODEL, EMBED_MODEL)
-    return started
+def serve(ollama_binary: Path, live_workdir: Path) -> Iterator[Serve]:
+    starter = _Starter(ollama_binary, live_workdir)
+    try:
+        yield starter
+    finally:
+        starter.stop()
+
+
+@pytest.fixture(scope="session")
+def servers(ollama_binary: Path, live_workdir: Path) -> Iterator[OllamaServers]:
+    """Three servers on the shared model store, both models loaded on each, for every module whose tests
+    leave them running (none kills or freezes them)."""
+    starter = _Starter(ollama_binary, live_workdir)
+    try:
+        started = starter(3)
+        require_models(started[0].url, CHAT_MODEL, EMBED_MODEL)
+        warm_up(started.urls, chat=True, embed=True)
+        yield started
+    finally:
+        starter.stop()
+
+
+@pytest.fixture(scope="session")
+def reference_vectors(servers: OllamaServers) -> dict[str, list[float]]:
+    """Every text of the corpus embedded by one server alone: what the pools' vectors are checked against."""
+    with OllamaProvider(servers[0].url) as alone:
+        return dict(zip(CORPUS, embed(alone, CORPUS), strict=True))
 
 
 def require_models(url: str, *names: str) -> None:
@@ -106,6 +132,5 @@ def warm_up(urls: Sequence[str], *, chat: bool = False, embed: bool = False) -> 
             }
             httpx.post(f"{url}/api/generate", json=body, timeout=120).raise_for_status()
         if embed:
-            httpx.post(
-                f"{url}/api/embed", json={"model": EMBED_MODEL, "input": "hi"}, timeout=120
-            ).raise_for_status()
+            body = {"model": EMBED_MODEL, "input": "hi", "options": EMBED_OPTIONS}
+            httpx.post(f"{url}/api/embed", json=body, timeout=120).raise_for_status()

@@ -13,7 +13,7 @@ import pytest
 
 from ollama_provider import AsyncOllamaProvider, ChatResponse, OllamaProvider
 
-from .conftest import CHAT_MODEL, OPTIONS, warm_up
+from .conftest import CHAT_MODEL, OPTIONS
 from .servers import OllamaServers
 
 pytestmark = pytest.mark.live_servers
@@ -24,8 +24,7 @@ QUESTION = "Name a colour."
 
 @pytest.fixture(scope="module")
 def reference(servers: OllamaServers) -> str:
-    """The answer of one server alone (every server loads the model first: routing, not loading, is tested)."""
-    warm_up(servers.urls, chat=True)
+    """The answer of one server alone."""
     with OllamaProvider(servers[0].url) as alone:
         return alone.chat(QUESTION, model=CHAT_MODEL, options=OPTIONS).message.content
 

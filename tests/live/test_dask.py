@@ -23,9 +23,9 @@ pytestmark = [pytest.mark.live_servers, pytest.mark.dask]
 
 
 def test_partitions_embed_on_workers_across_the_servers(
-    client: Any,  # noqa: F811
-    servers: OllamaServers,
+    servers: OllamaServers,  # first: without servers, skipped before the cluster starts
     reference_vectors: dict[str, list[float]],
+    client: Any,  # noqa: F811
 ) -> None:
     model = OllamaEmbeddings(model=EMBED_MODEL, base_url=",".join(servers.urls), **EMBED_OPTIONS)
     assert mismatches(CORPUS[:3], model.embed_documents(CORPUS[:3]), reference_vectors) == []  # used

@@ -24,9 +24,9 @@ ACTORS = 2
 
 
 def test_map_batches_embeds_the_corpus_across_the_servers(
-    ray: ModuleType,  # noqa: F811
-    servers: OllamaServers,
+    servers: OllamaServers,  # first: without servers, skipped before Ray starts
     reference_vectors: dict[str, list[float]],
+    ray: ModuleType,  # noqa: F811
 ) -> None:
     with OllamaProvider(hosts=servers.urls) as provider:
         embed(provider, CORPUS[:3])  # used by the driver: it holds connections

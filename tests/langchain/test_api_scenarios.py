@@ -222,7 +222,11 @@ async def test_llm_chunks_carry_thinking_as_reasoning_content(ollama_host: str, 
         for chunk in chunks[1:]:
             total += chunk
         assert total.generation_info is not None
-        assert total.generation_info["reasoning_content"] == total.generation_info["thinking"] == "".join(thinking)
+        assert (
+            total.generation_info["reasoning_content"]
+            == total.generation_info["thinking"]
+            == "".join(thinking)
+        )
         assert total.text == generate_text(lines)
 
 
@@ -259,7 +263,9 @@ async def test_an_empty_message_list_is_no_data_as_in_langchain_ollama(
     # What the server said, each time: a load with nothing in it.
     for exchange in recording.all("/api/chat"):
         assert exchange.request["messages"] == []
-        assert [(line["done_reason"], line["message"]["content"]) for line in exchange.lines] == [("load", "")]
+        assert [(line["done_reason"], line["message"]["content"]) for line in exchange.lines] == [
+            ("load", "")
+        ]
     assert "done_reason='load'" in caplog.text
 
 

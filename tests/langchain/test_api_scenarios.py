@@ -208,6 +208,28 @@ def test_llm_streams_thinking_into_generation_info(ollama_host: str, recording: 
     assert generation.generation_info["done_reason"] == lines[-1]["done_reason"]
 
 
+@pytest.mark.vcr("api/generate_think_stream.yaml", allow_playback_repeats=True)
+async def test_llm_chunks_carry_thinking_as_reasoning_content(ollama_host: str, recording: Cassette) -> None:
+    # Where langchain-ollama's streamed chunks put it; "thinking" too, the key of its generate result.
+    # (temperature 0 and a seed: a record run asks twice and must hear the same answer.)
+    llm = OllamaLLM(model="smollm2-think:135m", base_url=ollama_host, reasoning=True, temperature=0, seed=42)
+    for chunks in (list(llm._stream("What is 4 + 4?")), [c async for c in llm._astream("What is 4 + 4?")]):
+        lines = recording.exchange("/api/generate").lines
+        thinking = [line["thinking"] for line in lines if line.get("thinking")]
+        infos = [chunk.generation_info or {} for chunk in chunks]
+        assert [info["reasoning_content"] for info in infos if "reasoning_content" in info] == thinking
+        total = chunks[0]
+        for chunk in chunks[1:]:
+            total += chunk
+        assert total.generation_info is not None
+        assert (
+            total.generation_info["reasoning_content"]
+            == total.generation_info["thinking"]
+            == "".join(thinking)
+        )
+        assert total.text == generate_text(lines)
+
+
 # Streamed, then invoked: the same request twice, answered by the one recording.
 @pytest.mark.vcr("api/generate_stream.yaml", allow_playback_repeats=True)
 def test_llm_stream_yields_the_recorded_completion(ollama_host: str, recording: Cassette) -> None:
@@ -220,6 +242,31 @@ def test_llm_stream_yields_the_recorded_completion(ollama_host: str, recording: 
 
 
 # -- errors and images -------------------------------------------------------------------------------
+
+
+@pytest.mark.vcr("api/chat_load.yaml", allow_playback_repeats=True)
+async def test_an_empty_message_list_is_no_data_as_in_langchain_ollama(
+    ollama_host: str, recording: Cassette, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Ollama only loads the model; langchain-ollama skips that empty answer and raises this ValueError.
+    llm = chat(ollama_host, "smollm2:135m")
+    with pytest.raises(ValueError, match=r"^No data received from Ollama stream\.$"):
+        llm.invoke([])
+    with pytest.raises(ValueError, match=r"^No data received from Ollama stream\.$"):
+        await llm.ainvoke([])
+    with pytest.raises(ValueError, match="No generation chunks were returned"):  # nothing is streamed
+        list(llm.stream([]))
+    recording.require("/api/chat", where=lambda body: body.get("stream") is False)
+    with pytest.raises(ValueError, match=r"^No data received from Ollama stream\.$"):
+        llm.invoke([], stream=False)
+
+    # What the server said, each time: a load with nothing in it.
+    for exchange in recording.all("/api/chat"):
+        assert exchange.request["messages"] == []
+        assert [(line["done_reason"], line["message"]["content"]) for line in exchange.lines] == [
+            ("load", "")
+        ]
+    assert "done_reason='load'" in caplog.text
 
 
 @pytest.mark.vcr("api/chat_missing_model.yaml", "api/tags.yaml")  # after the 404, the installed models

@@ -64,8 +64,10 @@ def test_an_unknown_reasoning_level_fails_at_construction(cls: type) -> None:
 
 def test_embeddings_dimensions_must_be_positive() -> None:
     for bad in (0, -3):
-        with pytest.raises(ValidationError, match="dimensions"):
+        with pytest.raises(ValueError, match="`dimensions` must be a positive integer") as caught:
             OllamaEmbeddings(model="all-minilm", dimensions=bad)
+        assert isinstance(caught.value, ValidationError)
+        assert [error["loc"] for error in caught.value.errors()] == [("dimensions",)]
     assert OllamaEmbeddings(model="all-minilm", dimensions=1).dimensions == 1
 
 
@@ -184,26 +186,45 @@ def test_empty_reasoning_content_goes_back_as_thinking() -> None:
 # -- top_logprobs -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad", [0, -1, 21])
-def test_top_logprobs_out_of_range_fails_at_construction(bad: int) -> None:
-    with pytest.raises(ValidationError, match="top_logprobs"):
+@pytest.mark.parametrize(("bad", "says"), [(0, "must be a positive"), (-1, "must be a positive"), (21, "20")])
+def test_top_logprobs_out_of_range_fails_at_construction(bad: int, says: str) -> None:
+    with pytest.raises(ValidationError, match=says) as caught:
         ChatOllama(model="m", top_logprobs=bad)
+    assert [error["loc"] for error in caught.value.errors()] == [("top_logprobs",)]
 
 
 def test_top_logprobs_with_logprobs_false_fails() -> None:
-    with pytest.raises(ValidationError, match="top_logprobs=2 needs logprobs=True"):
+    # langchain-ollama's words, so code matching them keeps working.
+    with pytest.raises(ValidationError, match=r"`logprobs` is explicitly `False`"):
         ChatOllama(model="m", logprobs=False, top_logprobs=2)
     llm, fake = scripted_chat(["x"], logprobs=False)
-    with pytest.raises(InvalidRequestError, match="needs logprobs=True"):
+    with pytest.raises(InvalidRequestError, match=r"`logprobs` is explicitly `False`"):
         llm.invoke("Hi", top_logprobs=3)
-    with pytest.raises(InvalidRequestError, match="positive integer"):
+    with pytest.raises(InvalidRequestError, match="`top_logprobs` must be a positive integer"):
         llm.invoke("Hi", logprobs=True, top_logprobs=0)
     assert fake.requests == []  # refused before any request
 
 
-def test_top_logprobs_alone_turns_logprobs_on() -> None:
-    llm, fake = scripted_chat(["x"], top_logprobs=2)
-    llm.invoke("Hi")
+def test_top_logprobs_alone_turns_logprobs_on_with_a_warning() -> None:
+    with pytest.warns(UserWarning, match=r"Setting `logprobs=True` automatically") as caught:
+        llm, fake = scripted_chat(["x", "y"], top_logprobs=2)
+    assert len(caught) == 1 and llm.logprobs is True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the setting is now explicit: no second warning per call
+        llm.invoke("Hi")
+    assert (fake.requests[0]["logprobs"], fake.requests[0]["top_logprobs"]) == (True, 2)
+
+    plain, fake = scripted_chat(["x"])
+    with pytest.warns(UserWarning, match=r"Setting `logprobs=True` automatically"):
+        plain.invoke("Hi", top_logprobs=3)  # per call too: what is sent is not what was asked
+    assert (fake.requests[0]["logprobs"], fake.requests[0]["top_logprobs"]) == (True, 3)
+
+
+def test_top_logprobs_with_logprobs_true_does_not_warn() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        llm, fake = scripted_chat(["x"], logprobs=True, top_logprobs=2)
+        llm.invoke("Hi")
     assert (fake.requests[0]["logprobs"], fake.requests[0]["top_logprobs"]) == (True, 2)
 
 

@@ -32,6 +32,8 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from ._responses import ChunkParts
 
 _LOGPROBS = "logprobs"
+#: langchain-ollama's words for an answer with nothing in it, kept so code matching them still works.
+NO_DATA = "No data received from Ollama stream."
 
 
 class ChatAnswer:
@@ -69,7 +71,7 @@ class ChatAnswer:
 
     def result(self) -> ChatResult:
         if not self._chunks:
-            raise ValueError("No generations found in stream.")  # generate_from_stream's error
+            raise ValueError(NO_DATA)
         additional: dict[str, Any] = {}
         if self._thinking:
             additional["reasoning_content"] = "".join(self._thinking)

@@ -73,6 +73,16 @@ def final_metadata(response: Any) -> dict[str, Any]:
     }
 
 
+def is_load_only(response: ChatResponse) -> bool:
+    """Ollama's answer to a chat with no messages: it loads the model and says nothing
+    (``done_reason: "load"``, empty content). ``langchain-ollama`` skips such a chunk, so an answer
+    made of nothing else is "No data received" (a ``ValueError``) instead of an empty message."""
+    if not response.done or response.done_reason != "load":
+        return False
+    message = response.message
+    return not (message.content or "").strip() and not message.tool_calls and not message.thinking
+
+
 def logprob_dicts(logprobs: Any) -> list[dict[str, Any]] | None:
     return [dataclasses.asdict(item) for item in logprobs] if logprobs else None
 

@@ -11,6 +11,8 @@ retried transport underneath. Construction does no I/O.
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
 from typing import Any, Literal, cast
@@ -23,16 +25,16 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import Field, model_validator
+from pydantic import field_validator, model_validator
 from typing_extensions import Self
 
-from ollama_provider import InvalidRequestError
+from ollama_provider import ChatResponse, InvalidRequestError
 from ollama_provider.integrations import check_logprobs, forcing_format, tool_names
 
 from ._answers import ChatAnswer
 from ._messages import to_ollama_messages
 from ._options import _GenerationSettings
-from ._responses import ChatChunkTranslator, chunk_from_parts
+from ._responses import ChatChunkTranslator, chunk_from_parts, is_load_only
 from ._structured import (
     StrictJsonOutputParser,
     StrictKeyToolsParser,
@@ -45,12 +47,52 @@ from ._tools import ToolChoice, chosen_tools, to_ollama_tool
 
 StructuredMethod = Literal["function_calling", "json_mode", "json_schema"]
 
+_log = logging.getLogger(__name__)
 
-def check_top_logprobs(top_logprobs: int | None, logprobs: bool | None) -> None:
-    """``top_logprobs`` is a positive integer (as in ``langchain-ollama``) that needs ``logprobs``."""
+
+def _skipped(response: ChatResponse) -> bool:
+    """Whether to leave out this chunk: the empty answer of a model load (see ``is_load_only``)."""
+    if not response.done or not is_load_only(response):
+        return False
+    _log.warning(
+        "Ollama answered done_reason='load' with no content: it loaded %s and generated nothing "
+        "(was the message list empty?); the chunk is left out.",
+        response.model,
+    )
+    return True
+
+
+# langchain-ollama's wording, kept so that code matching its errors and warning filters still work.
+TOP_LOGPROBS_NOT_POSITIVE = "`top_logprobs` must be a positive integer."
+TOP_LOGPROBS_WITHOUT_LOGPROBS = (
+    "`top_logprobs` is set but `logprobs` is explicitly `False`. "
+    "Either set `logprobs=True` to use `top_logprobs`, or remove `top_logprobs`."
+)
+LOGPROBS_TURNED_ON = (
+    "`top_logprobs` is set but `logprobs` was not explicitly enabled. Setting `logprobs=True` automatically."
+)
+
+
+def check_top_logprobs_value(top_logprobs: int | None) -> int | None:
+    """A positive integer (as in ``langchain-ollama``), at most 20 (the server's limit)."""
     if isinstance(top_logprobs, int) and not isinstance(top_logprobs, bool) and top_logprobs < 1:
-        raise InvalidRequestError(f"top_logprobs must be a positive integer, not {top_logprobs}")
-    check_logprobs(top_logprobs, logprobs)
+        raise InvalidRequestError(f"{TOP_LOGPROBS_NOT_POSITIVE} Got {top_logprobs}.")
+    check_logprobs(top_logprobs)
+    return top_logprobs
+
+
+def check_top_logprobs(top_logprobs: int | None, logprobs: bool | None) -> bool | None:
+    """``top_logprobs`` needs ``logprobs``: returns the ``logprobs`` to send, ``True`` with a
+    warning when only ``top_logprobs`` was set, and refuses ``logprobs=False``."""
+    if top_logprobs is None:
+        return logprobs
+    check_top_logprobs_value(top_logprobs)
+    if logprobs is False:
+        raise InvalidRequestError(TOP_LOGPROBS_WITHOUT_LOGPROBS)
+    if logprobs is None:
+        warnings.warn(LOGPROBS_TURNED_ON, UserWarning, stacklevel=3)
+        return True
+    return logprobs
 
 
 class ChatOllama(_GenerationSettings, BaseChatModel):
@@ -76,15 +118,18 @@ class ChatOllama(_GenerationSettings, BaseChatModel):
     logprobs: bool | None = None
     """Return the log probability of every token (in ``response_metadata["logprobs"]``)."""
 
-    top_logprobs: int | None = Field(default=None, ge=1, le=20)
-    """How many alternatives to return per token, 1 to 20 (implies ``logprobs``; with
-    ``logprobs=False`` it is an error, as in ``langchain-ollama``)."""
+    top_logprobs: int | None = None
+    """How many alternatives to return per token, 1 to 20. Set alone, it turns ``logprobs`` on with a
+    ``UserWarning``; with ``logprobs=False`` it is an error (both as in ``langchain-ollama``)."""
+
+    @field_validator("top_logprobs")
+    @classmethod
+    def _valid_top_logprobs(cls, value: int | None) -> int | None:
+        return check_top_logprobs_value(value)  # a ValueError: pydantic names the field
 
     @model_validator(mode="after")
     def _validate(self) -> Self:
-        check_top_logprobs(self.top_logprobs, self.logprobs)
-        if self.top_logprobs is not None and self.logprobs is None:
-            self.logprobs = True
+        self.logprobs = check_top_logprobs(self.top_logprobs, self.logprobs)
         if self.validate_model_on_init:
             self._check_model(self.model)
         return self
@@ -122,10 +167,8 @@ class ChatOllama(_GenerationSettings, BaseChatModel):
             forced = tool_names(chosen)
         request["tools"] = tools or None
         request["messages"] = to_ollama_messages(messages)
-        logprobs = kwargs.pop("logprobs", self.logprobs)
         top_logprobs = kwargs.pop("top_logprobs", self.top_logprobs)
-        check_top_logprobs(top_logprobs, logprobs)
-        request["logprobs"] = True if top_logprobs is not None and logprobs is None else logprobs
+        request["logprobs"] = check_top_logprobs(top_logprobs, kwargs.pop("logprobs", self.logprobs))
         request["top_logprobs"] = top_logprobs
         kwargs.pop("stream", None)
         if kwargs:
@@ -144,6 +187,8 @@ class ChatOllama(_GenerationSettings, BaseChatModel):
         messages_arg = request.pop("messages")
         with self.provider.chat(messages_arg, stream=True, **request) as chunks:
             for response in chunks:
+                if response.done and _skipped(response):
+                    continue
                 chunk = translator.translate(response)
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -161,6 +206,8 @@ class ChatOllama(_GenerationSettings, BaseChatModel):
         messages_arg = request.pop("messages")
         async with await self.async_provider.chat(messages_arg, stream=True, **request) as chunks:
             async for response in chunks:
+                if response.done and _skipped(response):
+                    continue
                 chunk = translator.translate(response)
                 if run_manager:
                     await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -181,11 +228,15 @@ class ChatOllama(_GenerationSettings, BaseChatModel):
         translator, answer = ChatChunkTranslator(forced), ChatAnswer()
         messages_arg = request.pop("messages")
         if not streamed:
-            answer.add(translator.parts(self.provider.chat(messages_arg, stream=False, **request)))
+            response = self.provider.chat(messages_arg, stream=False, **request)
+            if not _skipped(response):
+                answer.add(translator.parts(response))
             return answer.result()
         handlers = run_manager is not None and bool(run_manager.handlers)
         with self.provider.chat(messages_arg, stream=True, **request) as chunks:
             for response in chunks:
+                if response.done and _skipped(response):
+                    continue
                 parts = translator.parts(response)
                 answer.add(parts)
                 if handlers:
@@ -206,11 +257,14 @@ class ChatOllama(_GenerationSettings, BaseChatModel):
         messages_arg = request.pop("messages")
         if not streamed:
             response = await self.async_provider.chat(messages_arg, stream=False, **request)
-            answer.add(translator.parts(response))
+            if not _skipped(response):
+                answer.add(translator.parts(response))
             return answer.result()
         handlers = run_manager is not None and bool(run_manager.handlers)
         async with await self.async_provider.chat(messages_arg, stream=True, **request) as chunks:
             async for response in chunks:
+                if response.done and _skipped(response):
+                    continue
                 parts = translator.parts(response)
                 answer.add(parts)
                 if handlers:

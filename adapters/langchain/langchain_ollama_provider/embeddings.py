@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from typing_extensions import Self
 
 from ollama_provider import OllamaConfig
@@ -50,7 +50,7 @@ class OllamaEmbeddings(_OllamaConnection, Embeddings):
     model: str
     """Embedding model name."""
 
-    dimensions: int | None = Field(default=None, ge=1)
+    dimensions: int | None = None
     """Length of the returned vectors (for models trained to be truncated); a positive integer."""
 
     truncate: bool | None = None
@@ -82,6 +82,14 @@ class OllamaEmbeddings(_OllamaConnection, Embeddings):
     tfs_z: float | None = None
     top_k: int | None = None
     top_p: float | None = None
+
+    @field_validator("dimensions")
+    @classmethod
+    def _positive_dimensions(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            # langchain-ollama's wording, so code matching its error still works.
+            raise ValueError(f"`dimensions` must be a positive integer. Got {value}.")
+        return value
 
     @model_validator(mode="after")
     def _validate(self) -> Self:

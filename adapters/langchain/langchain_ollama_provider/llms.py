@@ -26,7 +26,9 @@ from ._responses import final_metadata, logprob_dicts
 def _chunk(response: GenerateResponse) -> GenerationChunk:
     info: dict[str, Any] = {}
     if response.thinking:
-        info["thinking"] = response.thinking  # concatenated across chunks when they are added
+        # Both keys, concatenated across chunks when they are added: langchain-ollama's streamed
+        # chunks carry "reasoning_content", its invoke/generate result "thinking" (ours before).
+        info["reasoning_content"] = info["thinking"] = response.thinking
     logprobs = logprob_dicts(response.logprobs)
     if logprobs is not None:
         info["logprobs"] = logprobs
@@ -53,8 +55,10 @@ class OllamaLLM(_GenerationSettings, BaseLLM):
     """Complete prompts with a model served by Ollama (``/api/generate``).
 
     Streams under the hood so callbacks see every token. Thinking, when the model returns it, is in
-    ``generation_info["thinking"]``; the last chunk's ``generation_info`` carries the model, finish
-    reason, token counts (``usage``) and timings.
+    ``generation_info["reasoning_content"]`` (where ``langchain-ollama`` streams it) and, the same
+    text, ``generation_info["thinking"]`` (where its ``generate`` result has it), streamed or not,
+    also when ``reasoning`` is unset and the model thinks by default; the last chunk's
+    ``generation_info`` carries the model, finish reason, token counts (``usage``) and timings.
     """
 
     @model_validator(mode="after")

@@ -269,9 +269,6 @@ class Ollama(LazyCoreProviders, FunctionCallingLLM):
                 self._facts = ModelFacts.fallback(self.model, error)
         return self._facts
 
-    def _cached_facts(self) -> ModelFacts | None:
-        return self._facts
-
     def _context_window(self, facts: Callable[[], ModelFacts | None]) -> int | None:
         if self.context_window > 0:
             return self.context_window
@@ -289,14 +286,24 @@ class Ollama(LazyCoreProviders, FunctionCallingLLM):
         return num_predict if isinstance(num_predict, int) and num_predict > 0 else DEFAULT_NUM_OUTPUTS
 
     def to_payload(self) -> dict[str, Any]:
-        """What callbacks and instrumentation events see. Never does I/O: facts not fetched yet are None."""
+        """What callbacks and instrumentation events see. Never does I/O: facts not fetched yet are None.
+
+        LlamaIndex builds it before every request: the facts are read once, from pydantic's private
+        dict (a plain read of a private attribute goes through pydantic's slow ``__getattr__``)."""
+        facts: ModelFacts | None = self.__pydantic_private__["_facts"]  # type: ignore[index]
+        context_window: int | None = self.context_window
+        if context_window is None or context_window <= 0:
+            context_window = facts.context_window if facts is not None else None
+        calling = self.is_function_calling_model
+        if calling is None and facts is not None:
+            calling = facts.supports_tools
         return {
             "class_name": self.class_name(),
             "model_name": self.model,
-            "context_window": self._context_window(self._cached_facts),
+            "context_window": context_window,
             "num_output": self._num_output(),
             "is_chat_model": True,
-            "is_function_calling_model": self._function_calling(self._cached_facts),
+            "is_function_calling_model": calling,
         }
 
     # -- request building --------------------------------------------------------------------------

@@ -288,8 +288,17 @@ def test_pull_json_prints_one_object_per_progress_update(replay_server: str) -> 
     updates = [json.loads(line) for line in result.stdout.splitlines()]
     assert [u["status"] for u in updates] == [line["status"] for line in pull.lines]
     assert updates[-1]["status"] == "success"
-    layer = [u["completed"] for u in updates if u["digest"]]
-    assert layer == sorted(layer)  # progress only moves forward
+    assert [(u["digest"], u["total"], u["completed"]) for u in updates] == [
+        (line.get("digest"), line.get("total"), line.get("completed")) for line in pull.lines
+    ]
+    # Progress moves forward within each layer (a pull reports its layers one after another, each
+    # from its own start: a small layer after a big one reads less, and is no step back).
+    per_layer: dict[str, list[int]] = {}
+    for update in updates:
+        if update["digest"]:
+            per_layer.setdefault(update["digest"], []).append(update["completed"] or 0)
+    assert per_layer
+    assert all(completed == sorted(completed) for completed in per_layer.values())
 
 
 class _InterruptedPull(OllamaProvider):

@@ -7,6 +7,7 @@ recorded 404s (missing model).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from ollama_provider import OllamaProvider, ProgressResponse
+from ollama_provider import ModelInfo, OllamaProvider, ProgressResponse, ShowResponse
 from ollama_provider.cli import CliState, app
 from ollama_provider.cli_output import ExitCode
 from ollama_provider.streams import Stream
@@ -125,17 +126,82 @@ def test_models_lists_size_family_quantisation_context_and_capabilities(replay_s
     assert rows["all-minilm:latest"]["size"] == listed["all-minilm:latest"]["size"]
 
 
+def table_rows(printed: str) -> list[dict[str, list[str]]]:
+    """The rows of a printed table, each column's text as its lines (a cell may wrap or fold).
+
+    Columns start where their titles do in the header line; a row starts on a line whose second
+    column is not blank (the first may fold over several lines, the second never wraps here).
+    """
+    lines = [line.rstrip() for line in printed.splitlines() if line.strip()]
+    header, body = lines[0], lines[2:]  # lines[1]: the rule under the header
+    titles = header.split()
+    starts = [
+        header.index(f" {title} ") + 1 if f" {title} " in header else header.index(title) for title in titles
+    ]
+    rows: list[dict[str, list[str]]] = []
+    for line in body:
+        cells = [line[start:end].strip() for start, end in zip(starts, [*starts[1:], None], strict=True)]
+        if cells[1] or not rows:
+            rows.append({title: [] for title in titles})
+        for title, cell in zip(titles, cells, strict=True):
+            if cell:
+                rows[-1][title].append(cell)
+    return rows
+
+
+def assert_models_table(printed: str, listed: list[dict[str, Any]]) -> None:
+    """Each listed model is one row: its name in full (folded: pieces of it), size and family whole."""
+    rows = {"".join(row["NAME"]): row for row in table_rows(printed)}
+    assert set(rows) == {model["name"] for model in listed}
+    for model in listed:
+        row = rows[model["name"]]
+        assert row["SIZE"] == [megabytes(model["size"])], row
+        assert row["FAMILY"] == [model["details"]["family"]], row
+        assert row["QUANT"] == [model["details"]["quantization_level"]], row
+
+
 def test_models_table_shows_every_name_in_full(replay_server: str) -> None:
     result = run(replay_server, "models")
     assert result.exit_code == ExitCode.OK, result.output
-    for name in ("smollm2-tools-parallel:135m", "all-minilm:latest", "gemma3:270m"):
-        assert name in result.stdout
-    minilm = next(
-        m
-        for m in recorded("api/tags.yaml", "/api/tags", "GET").json["models"]
-        if m["name"] == "all-minilm:latest"
+    assert_models_table(result.stdout, recorded("api/tags.yaml", "/api/tags", "GET").json["models"])
+
+
+class _WithRegistryCopy(OllamaProvider):
+    """The recorded models, plus smollm2 copied under a registry's name (as `ollama cp` and a push
+    leave it): the longest kind of name a real server lists."""
+
+    LONG = "127.0.0.1:5000/library/smollm2:135m"
+
+    def list_models(self) -> list[ModelInfo]:
+        models = super().list_models()
+        if any(model.name == self.LONG for model in models):  # a recording made beside that registry
+            return models
+        source = next(model for model in models if model.name == "smollm2:135m")
+        return [*models, dataclasses.replace(source, name=self.LONG, model=self.LONG)]
+
+    def show_model(self, name: str, **kwargs: Any) -> ShowResponse:
+        return super().show_model("smollm2:135m" if name == self.LONG else name, **kwargs)
+
+
+def test_models_table_stays_readable_in_80_columns_with_a_registry_name(
+    monkeypatch: pytest.MonkeyPatch, replay_server: str
+) -> None:
+    monkeypatch.setattr(CliState, "provider", lambda self: _WithRegistryCopy(self.host))
+    result = RUNNER.invoke(app, ["--host", replay_server, "models"], env={"COLUMNS": "80"})
+    assert result.exit_code == ExitCode.OK, result.output
+
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    listed = recorded("api/tags.yaml", "/api/tags", "GET").json["models"]
+    source = next(model for model in listed if model["name"] == "smollm2:135m")
+    copy = next((model for model in listed if model["name"] == _WithRegistryCopy.LONG), None)
+    assert_models_table(
+        result.stdout, [*listed] if copy else [*listed, {**source, "name": _WithRegistryCopy.LONG}]
     )
-    assert megabytes(minilm["size"]) in result.stdout
+    (long,) = [row for row in table_rows(result.stdout) if "".join(row["NAME"]) == _WithRegistryCopy.LONG]
+    assert len(long["NAME"]) > 1  # folded over lines, not cut
+    # Capabilities may wrap between words, never inside one.
+    shown = recorded("api/show.yaml", "/api/show").json["capabilities"]
+    assert " ".join(long["CAPABILITIES"]) == ", ".join(shown)
 
 
 def test_models_running_lists_the_loaded_models(replay_server: str) -> None:

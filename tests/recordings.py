@@ -180,6 +180,21 @@ def _exchange(method: str, uri: str, body: str | bytes | None, response: dict[st
     )
 
 
+def sent_options(scenario: str, nth: int = 0) -> dict[str, Any]:
+    """The ``options`` of request ``nth`` of the ``api/`` scenario ``scenario``, as the bundled
+    recording sent them (``api/scenarios.json``): ``temperature``, ``seed`` and ``num_predict``.
+
+    Matching ignores options, so replay does not need them; a record or live run does: without
+    ``num_predict`` the 135M model writes until its context is full (minutes per request on 2 cores).
+
+    >>> sent_options("chat")
+    {'temperature': 0, 'seed': 42, 'num_predict': 48}
+    """
+    scenarios = json.loads((BUNDLED_DIR / "api" / "scenarios.json").read_text(encoding="utf-8"))
+    options: dict[str, Any] = scenarios[scenario]["requests"][nth]["body"].get("options") or {}
+    return dict(options)
+
+
 def last_user_text(text: str) -> Where:
     """A ``where`` for chat requests whose last message says ``text``."""
     return lambda body: bool(body.get("messages")) and body["messages"][-1].get("content") == text

@@ -140,7 +140,7 @@ def cassette(name: str) -> Cassette:
         if not isinstance(data, dict) or data.get("version") != 1:
             raise ValueError(f"{path} is not a vcrpy cassette (version: 1)")
         return [
-            _exchange(i["request"]["method"], i["request"]["uri"], i["request"].get("body"), i["response"])
+            to_exchange(i["request"]["method"], i["request"]["uri"], i["request"].get("body"), i["response"])
             for i in data["interactions"]
         ]
 
@@ -155,7 +155,8 @@ def vcr_cassette(cassette: Any) -> Cassette:
 
     def read() -> list[Exchange]:
         return [
-            _exchange(request.method, request.uri, request.body, answer) for request, answer in cassette.data
+            to_exchange(request.method, request.uri, request.body, answer)
+            for request, answer in cassette.data
         ]
 
     return Cassette(name, read, replaying=bool(cassette.write_protected))
@@ -165,7 +166,8 @@ def _text(raw: str | bytes | None) -> str:
     return raw.decode("utf-8") if isinstance(raw, bytes) else raw or ""
 
 
-def _exchange(method: str, uri: str, body: str | bytes | None, response: dict[str, Any]) -> Exchange:
+def to_exchange(method: str, uri: str, body: str | bytes | None, response: dict[str, Any]) -> Exchange:
+    """One vcrpy-shaped exchange (a request's parts and a response dict) as plain data."""
     raw = _text(body)
     try:
         decoded = json.loads(raw) if raw else {}

@@ -303,7 +303,17 @@ def _print_running(out: Output, provider: OllamaProvider) -> None:
         out.json(loaded)
         return
     pooled = len(provider.hosts) > 1
-    table = Table("NAME", "SIZE", "IN VRAM", "CONTEXT", "UNTIL", *(["HOSTS"] if pooled else []))
+    # As in `models`: a long name folds, sizes and times are never cut.
+    fixed = [Column(title, no_wrap=True) for title in ("SIZE", "IN VRAM", "CONTEXT", "UNTIL")]
+    hosts = [Column("HOSTS")] if pooled else []
+    table = Table(
+        Column("NAME", overflow="fold"),
+        *fixed,
+        *hosts,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for m in loaded:
         table.add_row(
             m.name,
@@ -313,6 +323,7 @@ def _print_running(out: Output, provider: OllamaProvider) -> None:
             m.expires_at.isoformat(timespec="seconds") if m.expires_at else "-",
             *([_short_hosts(m.hosts)] if pooled else []),
         )
+    _fit_to_terminal(table, out.console, hosts)
     out.console.print(table)
     if not loaded:
         out.note("No model is loaded right now (Ollama loads one on its first request).")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -17,9 +18,9 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from ollama_provider import ModelInfo, OllamaProvider, ProgressResponse, ShowResponse
+from ollama_provider import ModelInfo, OllamaProvider, ProgressResponse, RunningModel, ShowResponse
 from ollama_provider.cli import CliState, app
-from ollama_provider.cli_output import ExitCode
+from ollama_provider.cli_output import ExitCode, human_size
 from ollama_provider.streams import Stream
 
 from ..recorded.expected import chat_text
@@ -129,15 +130,16 @@ def test_models_lists_size_family_quantisation_context_and_capabilities(replay_s
 def table_rows(printed: str) -> list[dict[str, list[str]]]:
     """The rows of a printed table, each column's text as its lines (a cell may wrap or fold).
 
-    Columns start where their titles do in the header line; a row starts on a line whose second
-    column is not blank (the first may fold over several lines, the second never wraps here).
+    Columns are two spaces apart and start where their titles do in the header line; a row starts on
+    a line whose second column is not blank (the first may fold over several lines, the second
+    never wraps here).
     """
     lines = [line.rstrip() for line in printed.splitlines() if line.strip()]
     header, body = lines[0], lines[2:]  # lines[1]: the rule under the header
-    titles = header.split()
-    starts = [
-        header.index(f" {title} ") + 1 if f" {title} " in header else header.index(title) for title in titles
-    ]
+    titles = re.split(r" {2,}", header.strip())
+    starts: list[int] = []
+    for title in titles:
+        starts.append(header.index(title, starts[-1] + 1 if starts else 0))
     rows: list[dict[str, list[str]]] = []
     for line in body:
         cells = [line[start:end].strip() for start, end in zip(starts, [*starts[1:], None], strict=True)]
@@ -213,6 +215,39 @@ def test_models_running_lists_the_loaded_models(replay_server: str) -> None:
     assert loaded[0]["expires_at"].startswith(
         running[0]["expires_at"][:10]
     )  # the day, from the server's time
+
+
+class _RunningRegistryCopy(OllamaProvider):
+    """The recorded running models, plus the first one again under a registry's name."""
+
+    def list_running(self) -> list[RunningModel]:
+        loaded = super().list_running()
+        return [
+            *loaded,
+            dataclasses.replace(loaded[0], name=_WithRegistryCopy.LONG, model=_WithRegistryCopy.LONG),
+        ]
+
+
+def test_models_running_table_stays_readable_in_80_columns_with_a_registry_name(
+    monkeypatch: pytest.MonkeyPatch, replay_server: str
+) -> None:
+    monkeypatch.setattr(CliState, "provider", lambda self: _RunningRegistryCopy(self.host))
+    result = RUNNER.invoke(app, ["--host", replay_server, "models", "--running"], env={"COLUMNS": "80"})
+    assert result.exit_code == ExitCode.OK, result.output
+
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    running = recorded("api/ps.yaml", "/api/ps", "GET").json["models"]
+    rows = table_rows(result.stdout)
+    assert ["".join(row["NAME"]) for row in rows] == [m["name"] for m in running] + [_WithRegistryCopy.LONG]
+    first = running[0]
+    for row in (rows[0], rows[-1]):  # the copy is the first model again
+        assert (row["SIZE"], row["IN VRAM"]) == (
+            [human_size(first["size"])],
+            [human_size(first["size_vram"])],
+        )
+        assert row["CONTEXT"] == [str(first["context_length"])]
+        (until,) = row["UNTIL"]  # one piece, whole: the recorded time to the second
+        assert until.startswith(first["expires_at"][:19])
 
 
 def test_models_recommended_needs_no_server(dead_host: str) -> None:

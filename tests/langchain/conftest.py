@@ -148,7 +148,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in standard:
             item.add_marker(pytest.mark.live)
             if getattr(item, "originalname", item.name) in RECORDED_FAILURE:
-                item.stash[LIVE_ANSWERS] = LiveAnswers()  # filled while the test runs
+                item.stash[LIVE_ANSWERS] = LiveAnswers()  # replaced by the answers kept while it runs
         return
     for item in standard:
         test = getattr(item, "originalname", item.name)

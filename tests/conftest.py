@@ -19,6 +19,8 @@ How a test uses recordings:
 * ``replay_server`` (module fixture): base URL of a :class:`ReplayServer` over the run's recordings.
 * ``@pytest.mark.live``: runs only when the Ollama at ``OLLAMA_HOST`` answers.
 * ``ollama_host`` (session fixture): the base URL a recording test should talk to.
+* ``live_answers``: the answers a live test's code received, to read expected values from
+  (tests/live_answers.py).
 
 The record mode comes from the command line (``--record-mode``; pyproject's addopts says ``none``).
 """
@@ -34,6 +36,7 @@ import pytest
 from ollama_provider import resolve_host
 from ollama_provider.testing import ReplayServer, semantic_body_matcher
 
+from .live_answers import LiveAnswers, keep_answers
 from .live_server import registry, registry_problem, server_problem
 from .recordings import REPO_ROOT, Cassette, is_recording, recordings_dir, vcr_cassette
 
@@ -169,6 +172,12 @@ def _translate_cassette_marks(item: pytest.Item) -> None:
 def ollama_host() -> str:
     """Base URL for tests that record or run live (replayed requests ignore the host anyway)."""
     return resolve_host()  # OLLAMA_HOST by the Ollama CLI's rules, else the default local server
+
+
+@pytest.fixture
+def live_answers(monkeypatch: pytest.MonkeyPatch) -> LiveAnswers:
+    """The answers to this test's ``/api/...`` requests, kept as its code read them (streams stream on)."""
+    return keep_answers(monkeypatch)
 
 
 @pytest.fixture

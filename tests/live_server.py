@@ -18,9 +18,11 @@ REGISTRY_ENV = "OLLAMA_PROVIDER_TEST_REGISTRY"
 DEFAULT_REGISTRY = "127.0.0.1:5000"
 #: How to provide what the registry scenarios need, for a skip reason or the record command.
 HOW_TO_RUN_A_REGISTRY = (
-    "run one with `docker run -d -p 5000:5000 registry:2` (or point {env} at another), then put the two "
-    "models the scenarios pull there: `for m in all-minilm:latest smollm2:135m; do ollama cp $m "
-    "{registry}/library/$m && ollama push --insecure {registry}/library/$m; done`"
+    "run one with `docker run -d -p 5000:5000 registry:2` or, without Docker, Debian's docker-registry: "
+    "`.ci/registry start {registry} DIR` (or point {env} at another), then put the two models the "
+    "scenarios pull there: `for m in all-minilm:latest smollm2:135m; do ollama cp $m "
+    "{registry}/library/$m && ollama push --insecure {registry}/library/$m; done` (what `.ci/registry "
+    "push {registry} $(command -v ollama) 127.0.0.1:11434 all-minilm:latest smollm2:135m` does)"
 )
 
 

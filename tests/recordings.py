@@ -140,7 +140,7 @@ def cassette(name: str) -> Cassette:
         if not isinstance(data, dict) or data.get("version") != 1:
             raise ValueError(f"{path} is not a vcrpy cassette (version: 1)")
         return [
-            _exchange(i["request"]["method"], i["request"]["uri"], i["request"].get("body"), i["response"])
+            to_exchange(i["request"]["method"], i["request"]["uri"], i["request"].get("body"), i["response"])
             for i in data["interactions"]
         ]
 
@@ -155,7 +155,8 @@ def vcr_cassette(cassette: Any) -> Cassette:
 
     def read() -> list[Exchange]:
         return [
-            _exchange(request.method, request.uri, request.body, answer) for request, answer in cassette.data
+            to_exchange(request.method, request.uri, request.body, answer)
+            for request, answer in cassette.data
         ]
 
     return Cassette(name, read, replaying=bool(cassette.write_protected))
@@ -165,7 +166,8 @@ def _text(raw: str | bytes | None) -> str:
     return raw.decode("utf-8") if isinstance(raw, bytes) else raw or ""
 
 
-def _exchange(method: str, uri: str, body: str | bytes | None, response: dict[str, Any]) -> Exchange:
+def to_exchange(method: str, uri: str, body: str | bytes | None, response: dict[str, Any]) -> Exchange:
+    """One vcrpy-shaped exchange (a request's parts and a response dict) as plain data."""
     raw = _text(body)
     try:
         decoded = json.loads(raw) if raw else {}
@@ -178,6 +180,21 @@ def _exchange(method: str, uri: str, body: str | bytes | None, response: dict[st
         status=int(response["status"]["code"]),
         body=_text(response["body"]["string"]),
     )
+
+
+def sent_options(scenario: str, nth: int = 0) -> dict[str, Any]:
+    """The ``options`` of request ``nth`` of the ``api/`` scenario ``scenario``, as the bundled
+    recording sent them (``api/scenarios.json``): ``temperature``, ``seed`` and ``num_predict``.
+
+    Matching ignores options, so replay does not need them; a record or live run does: without
+    ``num_predict`` the 135M model writes until its context is full (minutes per request on 2 cores).
+
+    >>> sent_options("chat")
+    {'temperature': 0, 'seed': 42, 'num_predict': 48}
+    """
+    scenarios = json.loads((BUNDLED_DIR / "api" / "scenarios.json").read_text(encoding="utf-8"))
+    options: dict[str, Any] = scenarios[scenario]["requests"][nth]["body"].get("options") or {}
+    return dict(options)
 
 
 def last_user_text(text: str) -> Where:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -33,6 +34,8 @@ from typing import Annotated, Any
 
 import typer
 from rich import box
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Column, Table
 
 from ..config import resolve_hosts
@@ -221,10 +224,16 @@ def models(
         out.json(rows)
         return
     pooled = len(provider.hosts) > 1
-    fixed = [
-        Column(title, no_wrap=True) for title in ("NAME", "SIZE", "FAMILY", "PARAMS", "QUANT", "CONTEXT")
-    ]
-    table = Table(*fixed, "CAPABILITIES", *(["HOSTS"] if pooled else []), box=box.SIMPLE_HEAD, pad_edge=False)
+    # Sizes, families and numbers are read at a glance and must never be cut; a long name (a model
+    # pulled from a registry: `127.0.0.1:5000/library/smollm2:135m`) folds over lines instead.
+    name = Column("NAME", overflow="fold")
+    fixed = [Column(title, no_wrap=True) for title in ("SIZE", "FAMILY", "PARAMS", "QUANT", "CONTEXT")]
+    capabilities = Column("CAPABILITIES")
+    hosts = [Column("HOSTS")] if pooled else []
+    # Two spaces between columns, not three: at 80 columns that is room for six more characters of name.
+    table = Table(
+        name, *fixed, capabilities, *hosts, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+    )
     for row in rows:
         table.add_row(
             row["name"],
@@ -236,9 +245,22 @@ def models(
             ", ".join(row["capabilities"] or []) or "-",
             *([_short_hosts(row["hosts"])] if pooled else []),
         )
+    _fit_to_terminal(table, out.console, [capabilities, *hosts])
     out.console.print(table)
     if not rows:
         out.note("No models installed. Pull one: ollama-provider pull qwen2.5:0.5b")
+
+
+def _fit_to_terminal(table: Table, console: Console, wrap_first: list[Column]) -> None:
+    """When ``table`` is wider than the terminal, wrap the ``wrap_first`` columns to their longest
+    word first: rich would otherwise take the excess evenly from every column that may wrap, and
+    fold a long name into pieces narrower than the words beside it."""
+    natural = Measurement.get(console, console.options.update_width(sys.maxsize), table).maximum
+    if natural <= console.width:
+        return
+    for column in wrap_first:
+        cells = [str(column.header), *(str(cell) for cell in column.cells)]
+        column.max_width = max(len(word) for cell in cells for word in cell.split() or [""])
 
 
 def _show_all(provider: OllamaProvider, installed: list[ModelInfo]) -> dict[str, ShowResponse]:
@@ -281,7 +303,17 @@ def _print_running(out: Output, provider: OllamaProvider) -> None:
         out.json(loaded)
         return
     pooled = len(provider.hosts) > 1
-    table = Table("NAME", "SIZE", "IN VRAM", "CONTEXT", "UNTIL", *(["HOSTS"] if pooled else []))
+    # As in `models`: a long name folds, sizes and times are never cut.
+    fixed = [Column(title, no_wrap=True) for title in ("SIZE", "IN VRAM", "CONTEXT", "UNTIL")]
+    hosts = [Column("HOSTS")] if pooled else []
+    table = Table(
+        Column("NAME", overflow="fold"),
+        *fixed,
+        *hosts,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for m in loaded:
         table.add_row(
             m.name,
@@ -291,6 +323,7 @@ def _print_running(out: Output, provider: OllamaProvider) -> None:
             m.expires_at.isoformat(timespec="seconds") if m.expires_at else "-",
             *([_short_hosts(m.hosts)] if pooled else []),
         )
+    _fit_to_terminal(table, out.console, hosts)
     out.console.print(table)
     if not loaded:
         out.note("No model is loaded right now (Ollama loads one on its first request).")

@@ -7,7 +7,9 @@ recorded 404s (missing model).
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -16,9 +18,9 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from ollama_provider import OllamaProvider, ProgressResponse
+from ollama_provider import ModelInfo, OllamaProvider, ProgressResponse, RunningModel, ShowResponse
 from ollama_provider.cli._app import CliState, app
-from ollama_provider.cli._output import ExitCode
+from ollama_provider.cli._output import ExitCode, human_size
 from ollama_provider.streams import Stream
 
 from ..recorded.expected import chat_text
@@ -125,17 +127,83 @@ def test_models_lists_size_family_quantisation_context_and_capabilities(replay_s
     assert rows["all-minilm:latest"]["size"] == listed["all-minilm:latest"]["size"]
 
 
+def table_rows(printed: str) -> list[dict[str, list[str]]]:
+    """The rows of a printed table, each column's text as its lines (a cell may wrap or fold).
+
+    Columns are two spaces apart and start where their titles do in the header line; a row starts on
+    a line whose second column is not blank (the first may fold over several lines, the second
+    never wraps here).
+    """
+    lines = [line.rstrip() for line in printed.splitlines() if line.strip()]
+    header, body = lines[0], lines[2:]  # lines[1]: the rule under the header
+    titles = re.split(r" {2,}", header.strip())
+    starts: list[int] = []
+    for title in titles:
+        starts.append(header.index(title, starts[-1] + 1 if starts else 0))
+    rows: list[dict[str, list[str]]] = []
+    for line in body:
+        cells = [line[start:end].strip() for start, end in zip(starts, [*starts[1:], None], strict=True)]
+        if cells[1] or not rows:
+            rows.append({title: [] for title in titles})
+        for title, cell in zip(titles, cells, strict=True):
+            if cell:
+                rows[-1][title].append(cell)
+    return rows
+
+
+def assert_models_table(printed: str, listed: list[dict[str, Any]]) -> None:
+    """Each listed model is one row: its name in full (folded: pieces of it), size and family whole."""
+    rows = {"".join(row["NAME"]): row for row in table_rows(printed)}
+    assert set(rows) == {model["name"] for model in listed}
+    for model in listed:
+        row = rows[model["name"]]
+        assert row["SIZE"] == [megabytes(model["size"])], row
+        assert row["FAMILY"] == [model["details"]["family"]], row
+        assert row["QUANT"] == [model["details"]["quantization_level"]], row
+
+
 def test_models_table_shows_every_name_in_full(replay_server: str) -> None:
     result = run(replay_server, "models")
     assert result.exit_code == ExitCode.OK, result.output
-    for name in ("smollm2-tools-parallel:135m", "all-minilm:latest", "gemma3:270m"):
-        assert name in result.stdout
-    minilm = next(
-        m
-        for m in recorded("api/tags.yaml", "/api/tags", "GET").json["models"]
-        if m["name"] == "all-minilm:latest"
+    assert_models_table(result.stdout, recorded("api/tags.yaml", "/api/tags", "GET").json["models"])
+
+
+class _WithRegistryCopy(OllamaProvider):
+    """The recorded models, plus smollm2 copied under a registry's name (as `ollama cp` and a push
+    leave it): the longest kind of name a real server lists."""
+
+    LONG = "127.0.0.1:5000/library/smollm2:135m"
+
+    def list_models(self) -> list[ModelInfo]:
+        models = super().list_models()
+        if any(model.name == self.LONG for model in models):  # a recording made beside that registry
+            return models
+        source = next(model for model in models if model.name == "smollm2:135m")
+        return [*models, dataclasses.replace(source, name=self.LONG, model=self.LONG)]
+
+    def show_model(self, name: str, **kwargs: Any) -> ShowResponse:
+        return super().show_model("smollm2:135m" if name == self.LONG else name, **kwargs)
+
+
+def test_models_table_stays_readable_in_80_columns_with_a_registry_name(
+    monkeypatch: pytest.MonkeyPatch, replay_server: str
+) -> None:
+    monkeypatch.setattr(CliState, "provider", lambda self: _WithRegistryCopy(self.host))
+    result = RUNNER.invoke(app, ["--host", replay_server, "models"], env={"COLUMNS": "80"})
+    assert result.exit_code == ExitCode.OK, result.output
+
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    listed = recorded("api/tags.yaml", "/api/tags", "GET").json["models"]
+    source = next(model for model in listed if model["name"] == "smollm2:135m")
+    copy = next((model for model in listed if model["name"] == _WithRegistryCopy.LONG), None)
+    assert_models_table(
+        result.stdout, [*listed] if copy else [*listed, {**source, "name": _WithRegistryCopy.LONG}]
     )
-    assert megabytes(minilm["size"]) in result.stdout
+    (long,) = [row for row in table_rows(result.stdout) if "".join(row["NAME"]) == _WithRegistryCopy.LONG]
+    assert len(long["NAME"]) > 1  # folded over lines, not cut
+    # Capabilities may wrap between words, never inside one.
+    shown = recorded("api/show.yaml", "/api/show").json["capabilities"]
+    assert " ".join(long["CAPABILITIES"]) == ", ".join(shown)
 
 
 def test_models_running_lists_the_loaded_models(replay_server: str) -> None:
@@ -147,6 +215,39 @@ def test_models_running_lists_the_loaded_models(replay_server: str) -> None:
     assert loaded[0]["expires_at"].startswith(
         running[0]["expires_at"][:10]
     )  # the day, from the server's time
+
+
+class _RunningRegistryCopy(OllamaProvider):
+    """The recorded running models, plus the first one again under a registry's name."""
+
+    def list_running(self) -> list[RunningModel]:
+        loaded = super().list_running()
+        return [
+            *loaded,
+            dataclasses.replace(loaded[0], name=_WithRegistryCopy.LONG, model=_WithRegistryCopy.LONG),
+        ]
+
+
+def test_models_running_table_stays_readable_in_80_columns_with_a_registry_name(
+    monkeypatch: pytest.MonkeyPatch, replay_server: str
+) -> None:
+    monkeypatch.setattr(CliState, "provider", lambda self: _RunningRegistryCopy(self.host))
+    result = RUNNER.invoke(app, ["--host", replay_server, "models", "--running"], env={"COLUMNS": "80"})
+    assert result.exit_code == ExitCode.OK, result.output
+
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    running = recorded("api/ps.yaml", "/api/ps", "GET").json["models"]
+    rows = table_rows(result.stdout)
+    assert ["".join(row["NAME"]) for row in rows] == [m["name"] for m in running] + [_WithRegistryCopy.LONG]
+    first = running[0]
+    for row in (rows[0], rows[-1]):  # the copy is the first model again
+        assert (row["SIZE"], row["IN VRAM"]) == (
+            [human_size(first["size"])],
+            [human_size(first["size_vram"])],
+        )
+        assert row["CONTEXT"] == [str(first["context_length"])]
+        (until,) = row["UNTIL"]  # one piece, whole: the recorded time to the second
+        assert until.startswith(first["expires_at"][:19])
 
 
 def test_models_recommended_needs_no_server(dead_host: str) -> None:
@@ -288,8 +389,17 @@ def test_pull_json_prints_one_object_per_progress_update(replay_server: str) -> 
     updates = [json.loads(line) for line in result.stdout.splitlines()]
     assert [u["status"] for u in updates] == [line["status"] for line in pull.lines]
     assert updates[-1]["status"] == "success"
-    layer = [u["completed"] for u in updates if u["digest"]]
-    assert layer == sorted(layer)  # progress only moves forward
+    assert [(u["digest"], u["total"], u["completed"]) for u in updates] == [
+        (line.get("digest"), line.get("total"), line.get("completed")) for line in pull.lines
+    ]
+    # Progress moves forward within each layer (a pull reports its layers one after another, each
+    # from its own start: a small layer after a big one reads less, and is no step back).
+    per_layer: dict[str, list[int]] = {}
+    for update in updates:
+        if update["digest"]:
+            per_layer.setdefault(update["digest"], []).append(update["completed"] or 0)
+    assert per_layer
+    assert all(completed == sorted(completed) for completed in per_layer.values())
 
 
 class _InterruptedPull(OllamaProvider):

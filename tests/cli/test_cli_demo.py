@@ -19,6 +19,7 @@ from ollama_provider.cli import app
 from ollama_provider.cli._demo import DEMO_STEPS, DemoModels, DemoStep, demo_server, run_demo, run_step
 from ollama_provider.cli._output import ExitCode, Output
 
+from ..live_answers import LiveAnswers
 from ..recorded.expected import chat_text
 from ..recordings import cassette
 
@@ -169,3 +170,34 @@ def test_the_replay_server_answers_the_rag_query_embedding_sent_as_a_list(replay
     answer = httpx.post(f"{replay_server}/api/embed", json=body, timeout=10)
     assert answer.status_code == 200
     assert len(answer.json()["embeddings"][0]) == 384
+
+
+@pytest.mark.live
+def test_demo_against_a_live_ollama_reports_what_it_answered(
+    monkeypatch: pytest.MonkeyPatch, ollama_host: str, live_answers: LiveAnswers
+) -> None:
+    """``ollama-provider demo`` with OLLAMA_HOST set: every step runs on that server, and what each
+    step reports is what the server answered (kept as the demo read it: ``live_answers``)."""
+    monkeypatch.setenv("OLLAMA_HOST", ollama_host)
+    result = RUNNER.invoke(app, ["--json", "demo", "--pace", "0"])
+    report = json.loads(result.stdout)
+
+    assert report["server"]["kind"] == "Ollama" and report["server"]["url"] == ollama_host
+    assert report["server"]["version"] == httpx.get(f"{ollama_host}/api/version").json()["version"]
+    steps = report["steps"]
+    assert [s["title"] for s in steps] == [step.title for step in DEMO_STEPS]
+    assert [s["error"] for s in steps] == [None] * len(DEMO_STEPS), steps
+    assert result.exit_code == 0
+    chats = [exchange.lines for exchange in live_answers.cassette().all("/api/chat")]
+    haiku, tool_call, structured, rag = chats[0], chats[1], chats[2], chats[-1]
+    final = haiku[-1]
+    assert steps[0]["returned"].startswith(
+        f"{len(chat_text(haiku))} characters streamed; {final['prompt_eval_count']} prompt + "
+        f"{final['eval_count']} completion tokens"
+    )
+    (call,) = [c for line in tool_call for c in line["message"].get("tool_calls") or []]
+    assert f"get_weather({call['function']['arguments']})" in steps[1]["returned"]
+    person = json.loads(chat_text(structured))
+    assert steps[2]["returned"] == f"Person(name={person['name']!r}, age={person['age']!r})"
+    answer = chat_text(rag).strip()
+    assert f"-> {answer.splitlines()[0] if answer else ''!r}" in steps[3]["returned"]

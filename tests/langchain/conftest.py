@@ -11,8 +11,13 @@ tools and tool-message histories, so it replays its own.
   (the 135M model's answer, as :data:`RECORDED_FAILURE` reads it from the cassette) is
   ``xfail(strict=True)``; when a re-recording holds a good answer, the test must pass.
 * Recording (``--record-mode`` other than none, tests/tools/record.py): each test records into its
-  cassette through our adapter; the model-answer failures are ``xfail`` (not strict): the model decides.
-* An Ollama answers at ``OLLAMA_HOST`` and nothing is recorded: every standard test runs live.
+  cassette through our adapter.
+* An Ollama answers at ``OLLAMA_HOST`` and nothing is recorded: every standard test runs live, marked
+  ``live`` (``pytest -m live`` selects them).
+
+Recording or live, the model decides: a test of :data:`RECORDED_FAILURE` that fails is ``xfail`` when the
+answer it got is the kind that cannot pass (read from what it just recorded, or, live, from the answers
+as the test's own code read them: tests/live_answers.py), and a failure like any other when not.
 """
 
 from __future__ import annotations
@@ -25,14 +30,16 @@ import pytest
 
 from ollama_provider.testing import semantic_body_matcher
 
+from ..live_answers import LiveAnswers, keep_answers
 from ..live_server import server_problem
 from ..recorded.expected import chat_text
-from ..recordings import Cassette, cassette, is_recording, recordings_dir
+from ..recordings import Cassette, cassette, is_recording, recordings_dir, vcr_cassette
 
 STANDARD = "langchain-standard-ours"
 STANDARD_CLASSES = ("TestChatOllamaIntegration", "TestOllamaEmbeddingsIntegration")
 LIVE = "runs against a live Ollama only (set OLLAMA_HOST to a running server with the recorded models)"
 STANDARD_MATCHER = "semantic_body_any_tool_call_ids"
+LIVE_ANSWERS = pytest.StashKey[LiveAnswers]()  # a live test's answers (kept by pytest_runtest_call)
 
 
 # --------------------------------------------------------------------------- matching
@@ -99,15 +106,16 @@ def _not_a_joke(recording: Cassette) -> bool:
     return not (isinstance(joke, dict) and all(isinstance(joke.get(k), str) for k in ("setup", "punchline")))
 
 
-#: Tests that fail on some answers of the 135M model, the reason, and how to see it in the recording.
+#: Tests that fail on some answers of the 135M model, the reason (after "recorded answer: " or "live
+#: answer: "), and how to see it in the answer.
 RECORDED_FAILURE: dict[str, tuple[str, Callable[[Cassette], bool]]] = {
     "test_agent_loop": (
-        "recorded answer: smollm2:135m replies in text when merely offered a tool (no tool_choice), so "
+        "smollm2:135m replies in text when merely offered a tool (no tool_choice), so "
         "there is no tool call (the official package failed identically, official-results.txt)",
         _no_tool_call,
     ),
     "test_json_mode": (
-        "recorded answer: smollm2:135m's JSON has the wrong shape (no string 'setup' and 'punchline'), so "
+        "smollm2:135m's JSON has the wrong shape (no string 'setup' and 'punchline'), so "
         "parsing into Joke raises (the official package failed identically, official-results.txt)",
         _not_a_joke,
     ),
@@ -136,8 +144,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not standard:
         return
     recording = is_recording(config)
-    if not recording and server_problem() is None:
-        return  # live: no cassette involved
+    if not recording and server_problem() is None:  # live: no cassette involved
+        for item in standard:
+            item.add_marker(pytest.mark.live)
+            if getattr(item, "originalname", item.name) in RECORDED_FAILURE:
+                item.stash[LIVE_ANSWERS] = LiveAnswers()  # replaced by the answers kept while it runs
+        return
     for item in standard:
         test = getattr(item, "originalname", item.name)
         if test in NO_SERVER_NEEDED:
@@ -147,11 +159,46 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         failure = RECORDED_FAILURE.get(test)
         if recording:
             item.add_marker(cassette_mark)  # records into it (the suite-wide hook needs a server)
-            if failure:
-                item.add_marker(pytest.mark.xfail(reason=failure[0], strict=False))
         elif not (recordings_dir() / name).exists():
             item.add_marker(pytest.mark.skip(reason=f"the recordings hold no {name}; {LIVE}"))
         else:
             item.add_marker(cassette_mark)
             if failure and failure[1](cassette(name)):
-                item.add_marker(pytest.mark.xfail(reason=failure[0], strict=True))
+                item.add_marker(pytest.mark.xfail(reason=f"recorded answer: {failure[0]}", strict=True))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Keep the answers of a live test of :data:`RECORDED_FAILURE` while it runs."""
+    if LIVE_ANSWERS not in item.stash:
+        return (yield)
+    with pytest.MonkeyPatch.context() as patch:
+        item.stash[LIVE_ANSWERS] = keep_answers(patch)
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed test of :data:`RECORDED_FAILURE` that ran against a server: ``xfail`` when the answer
+    it got is one that cannot pass (the model's doing), else the failure stands."""
+    report = yield
+    failure = RECORDED_FAILURE.get(getattr(item, "originalname", item.name))
+    if (
+        failure is None
+        or report.when != "call"
+        or not report.failed
+        or _class_name(item) not in STANDARD_CLASSES
+    ):
+        return report
+    live = item.stash.get(LIVE_ANSWERS, None)
+    cassette_in_use = getattr(item, "funcargs", {}).get("vcr")
+    if live is not None:
+        answers, source = live.cassette(item.nodeid), "live answer"
+    elif cassette_in_use is not None and not cassette_in_use.write_protected:
+        answers, source = vcr_cassette(cassette_in_use), "answer just recorded"
+    else:
+        return report  # replayed: the strict xfail of collection decided already
+    if answers.all("/api/chat") and failure[1](answers):
+        report.outcome = "skipped"
+        report.wasxfail = f"{source}: {failure[0]}"
+    return report

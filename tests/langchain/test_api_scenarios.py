@@ -21,7 +21,7 @@ from ..recorded.api_scenarios import ONE_CALL_FORMAT as CALL_FORMAT
 from ..recorded.api_scenarios import ONE_PIXEL_PNG_BASE64, WEATHER_TOOL
 from ..recorded.api_scenarios import TWO_CALLS_FORMAT as PARALLEL_FORMAT
 from ..recorded.expected import TOOL_CALL_ID, chat_text, generate_text
-from ..recordings import Cassette
+from ..recordings import Cassette, sent_options
 
 THINK_HISTORY: list[BaseMessage] = [
     HumanMessage("What is 2 + 2?"),
@@ -35,8 +35,10 @@ THINK_HISTORY: list[BaseMessage] = [
 ]
 
 
-def chat(url: str, model: str, **settings: Any) -> ChatOllama:
-    return ChatOllama(model=model, base_url=url, temperature=0, seed=42, max_retries=0, **settings)
+def chat(url: str, model: str, scenario: str, nth: int = 0, **settings: Any) -> ChatOllama:
+    """A chat model sending the options request ``nth`` of ``scenario`` was recorded with."""
+    options = {"temperature": 0, "seed": 42, **sent_options(scenario, nth)}
+    return ChatOllama(model=model, base_url=url, max_retries=0, **options, **settings)
 
 
 def add_up(chunks: list[AIMessageChunk]) -> AIMessageChunk:
@@ -65,7 +67,7 @@ def recorded_calls(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @pytest.mark.vcr("api/chat_tool_call_stream.yaml")
 def test_streamed_tool_call_keeps_the_server_id(ollama_host: str, recording: Cassette) -> None:
-    bound = chat(ollama_host, "smollm2-tools:135m").bind_tools([WEATHER_TOOL])
+    bound = chat(ollama_host, "smollm2-tools:135m", "chat_tool_call_stream").bind_tools([WEATHER_TOOL])
     chunks = list(bound.stream("What is the weather in Berlin?", format=CALL_FORMAT))
 
     total = add_up(chunks)
@@ -84,7 +86,8 @@ def test_streamed_tool_call_keeps_the_server_id(ollama_host: str, recording: Cas
     ],
 )
 def test_parallel_tool_calls_are_kept_apart(ollama_host: str, recording: Cassette, streamed: bool) -> None:
-    bound = chat(ollama_host, "smollm2-tools-parallel:135m").bind_tools([WEATHER_TOOL])
+    scenario = "chat_parallel_tool_calls" + ("_stream" if streamed else "")
+    bound = chat(ollama_host, "smollm2-tools-parallel:135m", scenario).bind_tools([WEATHER_TOOL])
     question = "What is the weather in Paris and in Tokyo?"
     if streamed:
         chunks = list(bound.stream(question, format=PARALLEL_FORMAT))
@@ -103,7 +106,7 @@ def test_parallel_tool_calls_are_kept_apart(ollama_host: str, recording: Cassett
 @pytest.mark.vcr("api/chat_tool_roundtrip.yaml")
 def test_tool_message_round_trip_sends_the_call_id_back(ollama_host: str, recording: Cassette) -> None:
     question = HumanMessage("What is the weather in Paris?")
-    caller = chat(ollama_host, "smollm2-tools:135m").bind_tools([WEATHER_TOOL])
+    caller = chat(ollama_host, "smollm2-tools:135m", "chat_tool_roundtrip").bind_tools([WEATHER_TOOL])
     call_message = caller.invoke([question], format=CALL_FORMAT, stream=False)
     assert call_message.tool_calls == recorded_calls(recording.exchange("/api/chat").lines)
 
@@ -113,7 +116,7 @@ def test_tool_message_round_trip_sends_the_call_id_back(ollama_host: str, record
     recording.require("/api/chat", nth=1)
     # The recorded second request carries tool_call_id and tool_name: it only matches if we send both.
     answer = (
-        chat(ollama_host, "smollm2:135m")
+        chat(ollama_host, "smollm2:135m", "chat_tool_roundtrip", nth=1)
         .bind_tools([WEATHER_TOOL])
         .invoke([question, call_message, result], stream=False)
     )
@@ -128,7 +131,7 @@ def test_tool_message_round_trip_sends_the_call_id_back(ollama_host: str, record
 def test_tools_on_a_model_without_tool_support_raise_the_servers_error(
     ollama_host: str, recording: Cassette
 ) -> None:
-    bound = chat(ollama_host, "gemma3:270m").bind_tools([WEATHER_TOOL])
+    bound = chat(ollama_host, "gemma3:270m", "chat_tools_unsupported").bind_tools([WEATHER_TOOL])
     with pytest.raises(UnsupportedCapabilityError, match="does not support tools") as caught:
         bound.invoke("Weather in Paris?", stream=False)
     assert caught.value.message == recording.exchange("/api/chat").error
@@ -139,7 +142,7 @@ def test_tools_on_a_model_without_tool_support_raise_the_servers_error(
 
 @pytest.mark.vcr("api/chat_think_stream.yaml")
 def test_streamed_thinking_arrives_in_thinking_only_chunks(ollama_host: str, recording: Cassette) -> None:
-    model = chat(ollama_host, "smollm2-think:135m", reasoning=True)
+    model = chat(ollama_host, "smollm2-think:135m", "chat_think_stream", reasoning=True)
     chunks = list(model.stream([*THINK_HISTORY, HumanMessage("What is 6 + 1?")]))
 
     lines = recording.exchange("/api/chat").lines
@@ -159,7 +162,7 @@ def test_streamed_thinking_arrives_in_thinking_only_chunks(ollama_host: str, rec
 async def test_async_invoke_returns_thinking_as_reasoning_content(
     ollama_host: str, recording: Cassette
 ) -> None:
-    model = chat(ollama_host, "smollm2-think:135m", reasoning=True)
+    model = chat(ollama_host, "smollm2-think:135m", "chat_think", reasoning=True)
     message = await model.ainvoke([*THINK_HISTORY, HumanMessage("What is 10 + 7?")], stream=False)
 
     recorded = recording.exchange("/api/chat").json["message"]
@@ -169,7 +172,7 @@ async def test_async_invoke_returns_thinking_as_reasoning_content(
 
 @pytest.mark.vcr("api/chat_think_level.yaml")
 def test_reasoning_level_is_sent_and_surfaced(ollama_host: str, recording: Cassette) -> None:
-    model = chat(ollama_host, "smollm2-think:135m", reasoning="high")
+    model = chat(ollama_host, "smollm2-think:135m", "chat_think_level", reasoning="high")
     message = model.invoke([*THINK_HISTORY, HumanMessage("What is 1 + 1?")], stream=False)
 
     exchange = recording.exchange("/api/chat")
@@ -179,7 +182,7 @@ def test_reasoning_level_is_sent_and_surfaced(ollama_host: str, recording: Casse
 
 @pytest.mark.vcr("api/chat_think_false.yaml")
 def test_reasoning_false_per_call_turns_thinking_off(ollama_host: str, recording: Cassette) -> None:
-    model = chat(ollama_host, "smollm2-think:135m", reasoning=True)
+    model = chat(ollama_host, "smollm2-think:135m", "chat_think_false", reasoning=True)
     message = model.invoke([*THINK_HISTORY, HumanMessage("What is 10 + 7?")], reasoning=False, stream=False)
 
     exchange = recording.exchange("/api/chat")
@@ -191,13 +194,18 @@ def test_reasoning_false_per_call_turns_thinking_off(ollama_host: str, recording
 @pytest.mark.vcr("api/chat_think_unsupported.yaml")
 def test_reasoning_on_a_model_without_thinking_raises(ollama_host: str, recording: Cassette) -> None:
     with pytest.raises(UnsupportedCapabilityError, match="does not support thinking") as caught:
-        chat(ollama_host, "gemma3:270m", reasoning=True).invoke("Hi", stream=False)
+        chat(ollama_host, "gemma3:270m", "chat_think_unsupported", reasoning=True).invoke("Hi", stream=False)
     assert caught.value.message == recording.exchange("/api/chat").error
 
 
 @pytest.mark.vcr("api/generate_think_stream.yaml")
 def test_llm_streams_thinking_into_generation_info(ollama_host: str, recording: Cassette) -> None:
-    llm = OllamaLLM(model="smollm2-think:135m", base_url=ollama_host, reasoning=True)
+    llm = OllamaLLM(
+        model="smollm2-think:135m",
+        base_url=ollama_host,
+        reasoning=True,
+        **sent_options("generate_think_stream"),
+    )
     result = llm.generate(["What is 4 + 4?"])
 
     lines = recording.exchange("/api/generate").lines
@@ -249,7 +257,7 @@ async def test_an_empty_message_list_is_no_data_as_in_langchain_ollama(
     ollama_host: str, recording: Cassette, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Ollama only loads the model; langchain-ollama skips that empty answer and raises this ValueError.
-    llm = chat(ollama_host, "smollm2:135m")
+    llm = ChatOllama(model="smollm2:135m", base_url=ollama_host, max_retries=0)  # no messages: nothing generated
     with pytest.raises(ValueError, match=r"^No data received from Ollama stream\.$"):
         llm.invoke([])
     with pytest.raises(ValueError, match=r"^No data received from Ollama stream\.$"):
@@ -272,7 +280,7 @@ async def test_an_empty_message_list_is_no_data_as_in_langchain_ollama(
 @pytest.mark.vcr("api/chat_missing_model.yaml", "api/tags.yaml")  # after the 404, the installed models
 def test_missing_model_raises_model_not_found(ollama_host: str, recording: Cassette) -> None:
     with pytest.raises(ModelNotFoundError) as caught:
-        chat(ollama_host, "no-such-model:1b").invoke("Hi")
+        chat(ollama_host, "no-such-model:1b", "chat_missing_model").invoke("Hi")
     assert caught.value.model == "no-such-model:1b"
     assert caught.value.message == recording.exchange("/api/chat").error
 
@@ -286,7 +294,7 @@ def test_image_to_a_text_only_model_reaches_the_server_and_fails_clearly(ollama_
         ]
     )
     with pytest.raises(OllamaResponseError, match="does not support multimodal") as caught:
-        chat(ollama_host, "smollm2:135m").invoke([message], stream=False)
+        chat(ollama_host, "smollm2:135m", "chat_image_unsupported").invoke([message], stream=False)
     assert caught.value.status_code == 400
 
 

@@ -49,7 +49,11 @@ def events() -> Iterator[list[str]]:
 
 
 def recorded_llm(**kwargs: Any) -> Ollama:
-    return Ollama(model="smollm2:135m", temperature=0.0, additional_kwargs={"seed": 42}, **kwargs)
+    # The options the frameworks/li_* recordings were made with (few tokens, as tests/llama_index/
+    # test_flows_recorded.py sends them too: these tests share its cassettes).
+    return Ollama(
+        model="smollm2:135m", temperature=0.0, additional_kwargs={"seed": 42, "num_predict": 32}, **kwargs
+    )
 
 
 def painted(body: dict[str, Any]) -> bool:

@@ -11,7 +11,7 @@ from llama_index.llms.ollama_provider import Ollama
 from ollama_provider import ModelNotFoundError, OllamaConnectionError, UnsupportedCapabilityError
 
 from ..recorded.expected import chat_text
-from ..recordings import Cassette
+from ..recordings import Cassette, sent_options
 
 THINK_MODEL = "smollm2-think:135m"
 # A 1x1 PNG: the image the recording sent.
@@ -35,13 +35,20 @@ def arithmetic_history(last_question: str) -> list[ChatMessage]:
     ]
 
 
-def thinker(thinking: bool | str | None) -> Ollama:
-    return Ollama(model=THINK_MODEL, temperature=0, thinking=thinking, additional_kwargs={"seed": 42})
+def thinker(thinking: bool | str | None, scenario: str) -> Ollama:
+    """The thinking model, sending the options ``scenario`` was recorded with (few tokens)."""
+    options = {"seed": 42, **sent_options(scenario)}
+    return Ollama(
+        model=THINK_MODEL,
+        temperature=options.pop("temperature", 0),
+        thinking=thinking,
+        additional_kwargs=options,
+    )
 
 
 @pytest.mark.vcr("api/chat_think.yaml")
 def test_thinking_comes_back_as_a_thinking_block_before_the_text(recording: Cassette) -> None:
-    response = thinker(True).chat(arithmetic_history("What is 10 + 7?"))
+    response = thinker(True, "chat_think").chat(arithmetic_history("What is 10 + 7?"))
 
     recorded = recording.exchange("/api/chat").json["message"]
     first, second = response.message.blocks
@@ -51,7 +58,7 @@ def test_thinking_comes_back_as_a_thinking_block_before_the_text(recording: Cass
 
 @pytest.mark.vcr("api/chat_think_level.yaml")
 def test_a_thinking_level_is_sent_as_is(recording: Cassette) -> None:
-    response = thinker("high").chat(arithmetic_history("What is 1 + 1?"))
+    response = thinker("high", "chat_think_level").chat(arithmetic_history("What is 1 + 1?"))
 
     exchange = recording.exchange("/api/chat")
     assert exchange.request["think"] == "high"
@@ -62,7 +69,7 @@ def test_a_thinking_level_is_sent_as_is(recording: Cassette) -> None:
 @pytest.mark.vcr("api/chat_think_false.yaml")
 def test_think_false_per_call_wins_over_the_llm_setting(recording: Cassette) -> None:
     # The official integration turns think=False into the LLM's setting (`False or self.thinking`).
-    response = thinker(True).chat(arithmetic_history("What is 10 + 7?"), think=False)
+    response = thinker(True, "chat_think_false").chat(arithmetic_history("What is 10 + 7?"), think=False)
 
     exchange = recording.exchange("/api/chat")
     assert exchange.request["think"] is False
@@ -72,7 +79,7 @@ def test_think_false_per_call_wins_over_the_llm_setting(recording: Cassette) -> 
 
 @pytest.mark.vcr("api/chat_think_stream.yaml")
 def test_thinking_only_chunks_are_kept_with_their_thinking_delta(recording: Cassette) -> None:
-    chunks = list(thinker(True).stream_chat(arithmetic_history("What is 6 + 1?")))
+    chunks = list(thinker(True, "chat_think_stream").stream_chat(arithmetic_history("What is 6 + 1?")))
     thinking_deltas = [c.additional_kwargs["thinking_delta"] for c in chunks]
 
     lines = recording.exchange("/api/chat").lines
@@ -85,7 +92,7 @@ def test_thinking_only_chunks_are_kept_with_their_thinking_delta(recording: Cass
 
 @pytest.mark.vcr("api/chat_think_stream.yaml")
 async def test_astream_chat_carries_thinking_deltas(recording: Cassette) -> None:
-    stream = await thinker(True).astream_chat(arithmetic_history("What is 6 + 1?"))
+    stream = await thinker(True, "chat_think_stream").astream_chat(arithmetic_history("What is 6 + 1?"))
     thinking = [r.additional_kwargs["thinking_delta"] async for r in stream]
 
     assert "".join(t for t in thinking if t) == chat_text(recording.exchange("/api/chat").lines, "thinking")

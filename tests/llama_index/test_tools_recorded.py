@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ollama_provider import UnsupportedCapabilityError
 
 from ..recorded.expected import TOOL_CALL_ID
-from ..recordings import BUNDLED_DIR, Cassette
+from ..recordings import BUNDLED_DIR, Cassette, sent_options
 
 #: What each api/ scenario sent (the requests are the same in every recording of it).
 SCENARIOS: dict[str, Any] = json.loads((BUNDLED_DIR / "api" / "scenarios.json").read_text("utf-8"))
@@ -57,8 +57,10 @@ TOOL_CALL_FORMAT = recorded_request("chat_tool_call")["format"]
 PARALLEL_FORMAT = recorded_request("chat_parallel_tool_calls")["format"]
 
 
-def llm(model: str) -> Ollama:
-    return Ollama(model=model, temperature=0, additional_kwargs={"seed": 42})
+def llm(model: str, scenario: str, nth: int = 0) -> Ollama:
+    """An LLM sending the options request ``nth`` of ``scenario`` was recorded with (few tokens)."""
+    options = {"seed": 42, **sent_options(scenario, nth)}
+    return Ollama(model=model, temperature=options.pop("temperature", 0), additional_kwargs=options)
 
 
 def recorded_calls(recording: Cassette, nth: int = 0) -> list[dict[str, Any]]:
@@ -73,10 +75,10 @@ def test_the_tool_spec_is_the_recorded_one() -> None:
 
 @pytest.mark.vcr("api/chat_tool_call.yaml")
 def test_chat_with_tools_returns_the_call_with_the_server_id(recording: Cassette) -> None:
-    response = llm("smollm2-tools:135m").chat_with_tools(
+    response = llm("smollm2-tools:135m", "chat_tool_call").chat_with_tools(
         [WEATHER_TOOL], "What is the weather in Paris?", format=TOOL_CALL_FORMAT
     )
-    selections = llm("smollm2-tools:135m").get_tool_calls_from_response(response)
+    selections = llm("smollm2-tools:135m", "chat_tool_call").get_tool_calls_from_response(response)
 
     assert [(s.tool_id, s.tool_name, s.tool_kwargs) for s in selections] == [
         (call["id"], call["function"]["name"], call["function"]["arguments"])
@@ -89,7 +91,7 @@ def test_chat_with_tools_returns_the_call_with_the_server_id(recording: Cassette
 
 @pytest.mark.vcr("api/chat_tool_call.yaml", "api/show_tools_model.yaml")
 def test_predict_and_call_runs_the_tool(recording: Cassette) -> None:
-    result = llm("smollm2-tools:135m").predict_and_call(
+    result = llm("smollm2-tools:135m", "chat_tool_call").predict_and_call(
         [WEATHER_TOOL], "What is the weather in Paris?", format=TOOL_CALL_FORMAT
     )
 
@@ -100,7 +102,7 @@ def test_predict_and_call_runs_the_tool(recording: Cassette) -> None:
 
 @pytest.mark.vcr("api/chat_tool_call.yaml", "api/show_tools_model.yaml")
 async def test_apredict_and_call_reads_capabilities_asynchronously() -> None:
-    model = llm("smollm2-tools:135m")
+    model = llm("smollm2-tools:135m", "chat_tool_call")
     result = await model.apredict_and_call(
         [WEATHER_TOOL], "What is the weather in Paris?", format=TOOL_CALL_FORMAT
     )
@@ -113,8 +115,10 @@ async def test_apredict_and_call_reads_capabilities_asynchronously() -> None:
 @pytest.mark.vcr("api/chat_tool_roundtrip.yaml")
 def test_tool_result_goes_back_with_call_id_and_tool_name(recording: Cassette) -> None:
     question = ChatMessage(role="user", content="What is the weather in Paris?")
-    first = llm("smollm2-tools:135m").chat_with_tools([WEATHER_TOOL], question, format=TOOL_CALL_FORMAT)
-    call = llm("smollm2-tools:135m").get_tool_calls_from_response(first)[0]
+    first = llm("smollm2-tools:135m", "chat_tool_roundtrip").chat_with_tools(
+        [WEATHER_TOOL], question, format=TOOL_CALL_FORMAT
+    )
+    call = llm("smollm2-tools:135m", "chat_tool_roundtrip").get_tool_calls_from_response(first)[0]
     assert call.tool_id == recorded_calls(recording)[0]["id"]
     recording.require("/api/chat", nth=1)
     history = [
@@ -128,7 +132,9 @@ def test_tool_result_goes_back_with_call_id_and_tool_name(recording: Cassette) -
     ]
 
     # The recorded second request carries tool_call_id and tool_name: the name is found by id.
-    answer = llm("smollm2:135m").chat_with_tools([WEATHER_TOOL], chat_history=history)
+    answer = llm("smollm2:135m", "chat_tool_roundtrip", nth=1).chat_with_tools(
+        [WEATHER_TOOL], chat_history=history
+    )
 
     second = recording.exchange("/api/chat", nth=1)
     sent = second.request["messages"][-1]
@@ -139,7 +145,7 @@ def test_tool_result_goes_back_with_call_id_and_tool_name(recording: Cassette) -
 
 @pytest.mark.vcr("api/chat_parallel_tool_calls.yaml")
 def test_parallel_calls_are_all_kept_with_their_ids(recording: Cassette) -> None:
-    model = llm("smollm2-tools-parallel:135m")
+    model = llm("smollm2-tools-parallel:135m", "chat_parallel_tool_calls")
     response = model.chat_with_tools(
         [WEATHER_TOOL],
         "What is the weather in Paris and in Tokyo?",
@@ -157,7 +163,7 @@ def test_parallel_calls_are_all_kept_with_their_ids(recording: Cassette) -> None
 
 @pytest.mark.vcr("api/chat_parallel_tool_calls.yaml")
 def test_without_allow_parallel_only_the_first_call_is_kept(recording: Cassette) -> None:
-    model = llm("smollm2-tools-parallel:135m")
+    model = llm("smollm2-tools-parallel:135m", "chat_parallel_tool_calls")
     response = model.chat_with_tools(
         [WEATHER_TOOL], "What is the weather in Paris and in Tokyo?", format=PARALLEL_FORMAT
     )
@@ -171,7 +177,7 @@ def test_without_allow_parallel_only_the_first_call_is_kept(recording: Cassette)
 @pytest.mark.vcr("api/chat_parallel_tool_calls_stream.yaml")
 def test_streaming_with_tools_yields_each_call_chunk_and_keeps_both(recording: Cassette) -> None:
     chunks = list(
-        llm("smollm2-tools-parallel:135m").stream_chat_with_tools(
+        llm("smollm2-tools-parallel:135m", "chat_parallel_tool_calls_stream").stream_chat_with_tools(
             [WEATHER_TOOL], "What is the weather in Paris and in Tokyo?", format=PARALLEL_FORMAT
         )
     )
@@ -187,7 +193,7 @@ def test_streaming_with_tools_yields_each_call_chunk_and_keeps_both(recording: C
 
 @pytest.mark.vcr("api/chat_tool_call_stream.yaml")
 async def test_astream_chat_with_tools_gives_the_call(recording: Cassette) -> None:
-    model = llm("smollm2-tools:135m")
+    model = llm("smollm2-tools:135m", "chat_tool_call_stream")
     stream = await model.astream_chat_with_tools(
         [WEATHER_TOOL], "What is the weather in Berlin?", format=TOOL_CALL_FORMAT
     )
@@ -203,16 +209,25 @@ async def test_astream_chat_with_tools_gives_the_call(recording: Cassette) -> No
 
 
 @pytest.mark.vcr("api/chat_tools_text_answer.yaml")
-def test_a_text_answer_has_no_tool_calls() -> None:
-    model = llm("smollm2:135m")
+def test_a_text_answer_has_no_tool_calls(recording: Cassette) -> None:
+    # Offered a tool without a `format`, the model decides: the bundled recording answered in text,
+    # a live server may call the tool. What the answer held is what the adapter must give back.
+    model = llm("smollm2:135m", "chat_tools_text_answer")
     response = model.chat_with_tools([WEATHER_TOOL], "What is the weather in Paris?")
 
-    assert model.get_tool_calls_from_response(response, error_on_no_tool_call=False) == []
-    with pytest.raises(ValueError, match="Expected at least one tool call"):
-        model.get_tool_calls_from_response(response)
+    answer = recording.exchange("/api/chat")
+    calls = recorded_calls(recording)
+    assert response.message.content == answer.json["message"]["content"]
+    assert [
+        (s.tool_id, s.tool_name, s.tool_kwargs)
+        for s in model.get_tool_calls_from_response(response, error_on_no_tool_call=False)
+    ] == [(call["id"], call["function"]["name"], call["function"]["arguments"]) for call in calls]
+    if not calls:  # a text answer: asking for its calls is an error
+        with pytest.raises(ValueError, match="Expected at least one tool call"):
+            model.get_tool_calls_from_response(response)
 
 
 @pytest.mark.vcr("api/chat_tools_unsupported.yaml")
 def test_tools_on_a_model_without_them_raise_the_core_error() -> None:
     with pytest.raises(UnsupportedCapabilityError, match="does not support tools"):
-        llm("gemma3:270m").chat_with_tools([WEATHER_TOOL], "Weather in Paris?")
+        llm("gemma3:270m", "chat_tools_unsupported").chat_with_tools([WEATHER_TOOL], "Weather in Paris?")

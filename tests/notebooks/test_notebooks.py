@@ -26,12 +26,17 @@ from ollama_provider.cli._demo import probe
 from ollama_provider.config import resolve_host
 from ollama_provider.testing import ReplayServer
 
+from ..live_server import registry, registry_problem
 from ..recordings import REPO_ROOT, cassette, recordings_dir
 
-pytestmark = pytest.mark.docs
-
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-NOTEBOOKS = ("quickstart.ipynb", "langchain.ipynb", "llama_index.ipynb", "operations.ipynb", "scale_out.ipynb")
+NOTEBOOKS = (
+    "quickstart.ipynb",
+    "langchain.ipynb",
+    "llama_index.ipynb",
+    "operations.ipynb",
+    "scale_out.ipynb",
+)
 # These start servers of their own (fake Ollamas) unless OLLAMA_HOST names a live one: never the replay server.
 OWN_SERVERS = {"scale_out.ipynb"}
 # Notebooks on an optional dependency group: a module it brings, and the group.
@@ -74,6 +79,10 @@ def _live_host() -> str | None:
     return url if probe(url) is not None else None
 
 
+# With an Ollama answering at OLLAMA_HOST the notebooks run against it: `pytest -m live` selects them.
+pytestmark = [pytest.mark.docs, *([pytest.mark.live] if _live_host() else [])]
+
+
 @pytest.fixture(scope="module")
 def ollama_url() -> Iterator[tuple[str, bool]]:
     """(URL, live?): the real Ollama at OLLAMA_HOST if it answers, else a replay server."""
@@ -85,14 +94,30 @@ def ollama_url() -> Iterator[tuple[str, bool]]:
         yield server.url, False
 
 
-async def _execute_all(url: str, live: bool) -> dict[str, nbformat.NotebookNode | BaseException]:
+async def _execute_all(url: str, live: bool) -> dict[str, nbformat.NotebookNode | BaseException | str]:
+    """Every runnable notebook, executed: the notebook, the error it raised, or why it was not run."""
     # Without PYTEST_CURRENT_TEST the kernel also shows what libraries write to its file descriptors
     # (Ray's C++ logging), as it does for a user and when the saved outputs were made.
-    common = {key: value for key, value in os.environ.items() if key not in ("OLLAMA_HOST", "PYTEST_CURRENT_TEST")}
-    if not live:  # the pull example pulls a library model by default; replayed, the recorded pull
-        common["PULL_MODEL"] = cassette("api/pull_local.yaml").exchange("/api/pull").request["model"]
+    common = {
+        key: value for key, value in os.environ.items() if key not in ("OLLAMA_HOST", "PYTEST_CURRENT_TEST")
+    }
+    # The pull example pulls a library model by default. Replayed: the recorded pull. Live: the same
+    # model from the test registry, never from the public internet (no registry: not run live).
+    pulled = cassette("api/pull_local.yaml").exchange("/api/pull").request["model"]
+    skipped: dict[str, str] = {}
+    if not live:
+        common["PULL_MODEL"] = pulled
+    elif (problem := registry_problem(registry())) is None:
+        common["PULL_MODEL"] = f"{registry()}/library/{pulled.rsplit('/', 1)[-1]}"
+        common["PULL_INSECURE"] = "1"
+    else:
+        skipped["operations.ipynb"] = (
+            f"operations.ipynb pulls a model: live, only from a local registry; {problem}"
+        )
 
-    async def execute(name: str) -> nbformat.NotebookNode | BaseException:
+    async def execute(name: str) -> nbformat.NotebookNode | BaseException | str:
+        if name in skipped:
+            return skipped[name]
         env = dict(common)
         if live or name not in OWN_SERVERS:
             env["OLLAMA_HOST"] = url
@@ -115,7 +140,7 @@ async def _execute_all(url: str, live: bool) -> dict[str, nbformat.NotebookNode 
 
 
 @pytest.fixture(scope="module")
-def executed(ollama_url: tuple[str, bool]) -> dict[str, nbformat.NotebookNode | BaseException]:
+def executed(ollama_url: tuple[str, bool]) -> dict[str, nbformat.NotebookNode | BaseException | str]:
     return asyncio.run(_execute_all(*ollama_url))
 
 
@@ -134,11 +159,15 @@ def _text_outputs(cell: Any, name: str) -> str:
     return text
 
 
-def _ran(executed: dict[str, nbformat.NotebookNode | BaseException], name: str) -> nbformat.NotebookNode:
+def _ran(
+    executed: dict[str, nbformat.NotebookNode | BaseException | str], name: str
+) -> nbformat.NotebookNode:
     missing = _missing(name)
     if missing is not None:
         pytest.skip(missing)
     result = executed[name]
+    if isinstance(result, str):
+        pytest.skip(result)
     if isinstance(result, BaseException):
         pytest.fail(f"{name} failed to execute: {result}")
     return result
@@ -146,7 +175,7 @@ def _ran(executed: dict[str, nbformat.NotebookNode | BaseException], name: str) 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_top_to_bottom(
-    executed: dict[str, nbformat.NotebookNode | BaseException], name: str
+    executed: dict[str, nbformat.NotebookNode | BaseException | str], name: str
 ) -> None:
     notebook = _ran(executed, name)
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
@@ -157,7 +186,7 @@ def test_notebook_runs_top_to_bottom(
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_saved_outputs_are_what_the_notebook_prints(
-    executed: dict[str, nbformat.NotebookNode | BaseException], ollama_url: tuple[str, bool], name: str
+    executed: dict[str, nbformat.NotebookNode | BaseException | str], ollama_url: tuple[str, bool], name: str
 ) -> None:
     if ollama_url[1]:
         pytest.skip("a live Ollama answers differently from the recordings the outputs were saved from")
@@ -170,7 +199,7 @@ def test_saved_outputs_are_what_the_notebook_prints(
 
 
 def test_the_recorded_answers_reach_each_framework(
-    executed: dict[str, nbformat.NotebookNode | BaseException], ollama_url: tuple[str, bool]
+    executed: dict[str, nbformat.NotebookNode | BaseException | str], ollama_url: tuple[str, bool]
 ) -> None:
     if ollama_url[1]:
         pytest.skip("these are the recorded answers; a live Ollama gives its own")
@@ -185,7 +214,7 @@ def test_the_recorded_answers_reach_each_framework(
 
 
 def test_scale_out_embeds_every_text_right_on_every_host(
-    executed: dict[str, nbformat.NotebookNode | BaseException], ollama_url: tuple[str, bool]
+    executed: dict[str, nbformat.NotebookNode | BaseException | str], ollama_url: tuple[str, bool]
 ) -> None:
     if ollama_url[1]:
         pytest.skip("checked against the fake servers' known vectors; a live Ollama gives its own")

@@ -49,6 +49,24 @@ def test_one_cassette_file_serves_that_session_alone() -> None:
     assert whole.answer(first.method, first.path, first.request_body).body != first.body
 
 
+def test_every_recorded_generation_was_asked_for_few_tokens() -> None:
+    # What a recording holds is what the tests sent. Matching ignores options, so a test that forgets
+    # `num_predict` still replays, but recording or running it live, the 135M model writes until its
+    # context is full: a minute and more per request on 2 cores. Loading or unloading a model (no
+    # prompt, no messages) generates nothing.
+    unbounded = []
+    for interaction in load_cassette_dir(RECORDED):
+        body = json.loads(interaction.request_body or b"{}")
+        generates = interaction.path in ("/api/chat", "/api/generate") and interaction.status == 200
+        if (
+            generates
+            and (body.get("messages") or body.get("prompt"))
+            and "num_predict" not in (body.get("options") or {})
+        ):
+            unbounded.append(f"{interaction.source} #{interaction.index}")
+    assert unbounded == []
+
+
 def test_synthetic_cassettes_are_named_and_say_why() -> None:
     for path in sorted((CASSETTES / "synthetic").glob("*.yaml")):
         assert path.name.startswith("synthetic_"), path

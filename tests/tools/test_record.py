@@ -109,6 +109,7 @@ def test_the_dry_run_checks_the_server_and_prints_the_plan_only(
         f"skipped: pull and push scenarios (marked registry): no registry answers at {no_registry}" in printed
     )
     assert "docker run -d -p 5000:5000 registry:2" in printed
+    assert f".ci/registry start {no_registry} DIR" in printed
     assert f"1. record: OLLAMA_HOST={replay_server}" in printed and "'recorded or replay_only'" in printed
     assert "2. replay the suite on it:" in printed
     assert not (tmp_path / "out").exists()  # nothing recorded

@@ -83,7 +83,8 @@ class HostState:
     #: When the lists were last asked for (or are being asked for); -inf: ask at once.
     listed_at: float = float("-inf")
     in_flight: int = 0
-    #: Ejections in a row, without a request answered in between (the cooldown doubles with each).
+    #: Ejections in a row, without a request answered after a slow start in between (the cooldown
+    #: doubles with each).
     ejections: int = 0
     #: Out of rotation until this time (then probed); ``None``: in rotation.
     ejected_until: float | None = None
@@ -359,10 +360,15 @@ class HostPool:
         """
         now = self.clock()
         with self._lock:
-            host.ejections = 0
+            if host.restored_at is None or self._share(host, now) >= host.busy_share:
+                # Back for good (its slow start over): the next ejection starts at the first cooldown.
+                # A host that flaps, failing again within its slow start, is kept out longer each time.
+                host.ejections = 0
             host.last_error = None
             host.heard_at = now
-            host.busy_share = min(1.0, self._busy(host, now) * 2.0)
+            if host.busy_share < 1.0:
+                host.busy_share = min(1.0, self._busy(host, now) * 2.0)
+                host.busy_at = now
             if model is not None and host.models is not None and model not in host.models:
                 host.models = host.models | {model}
             if path is not None and took is not None:

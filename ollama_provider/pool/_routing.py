@@ -311,11 +311,13 @@ def check_host(pool: HostPool, check: Check) -> Plan[None]:
     host = check.host
     limit = pool.probe_timeout
     try:
-        if check.kind != "lists":
+        if check.kind == "alive":
+            yield Send(host, _quick(calls.version()), deadline=limit)
+            pool.heard(host)  # alive; if it was ejected meanwhile, its cooldown and probe still apply
+            return
+        if check.kind == "probe":
             yield Send(host, _quick(calls.version()), deadline=limit)
             pool.restore(host)
-            if check.kind == "alive":
-                return
         installed = yield Send(host, _quick(calls.list_models()), deadline=limit)
     except OllamaError as error:
         if _unreachable(error) or _silent(error):

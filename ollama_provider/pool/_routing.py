@@ -153,7 +153,9 @@ def route(
     model = canonical_name(call.model) if call.model else None
     rounds = policy.retries + 1 if call.retry else 1
     once = replace(call, retry=False)  # each host gets one attempt per round: the rounds are the retries
-    deadline = None if slot_wait is None else pool.clock() + slot_wait
+    # The longest wait for a slot, from the first wait of an attempt: a request that leaves a host
+    # (it failed, or was given up on) starts its wait for a slot elsewhere afresh.
+    slot_deadline: float | None = None
     last_error: OllamaError | None = None
     last_host: HostState | None = None
     relisted = searching = False
@@ -186,7 +188,9 @@ def route(
                 continue
             host = choice.host
             if host is None and choice.reason == "full":
-                host = yield WaitForSlot(model, frozenset(tried), choice.releases, deadline)
+                if slot_deadline is None and slot_wait is not None:
+                    slot_deadline = pool.clock() + slot_wait
+                host = yield WaitForSlot(model, frozenset(tried), choice.releases, slot_deadline)
                 if host is None:
                     continue
             if host is None:
@@ -209,6 +213,7 @@ def route(
                     if not _fail_over(pool, host, model, error):
                         raise
                     last_error, last_host, failed = error, host, host
+                    slot_deadline = None
                     continue
                 except BaseException:  # the plan was closed (the caller was cancelled or interrupted)
                     pool.release(host)
@@ -234,6 +239,7 @@ def route(
                 elif not _fail_over(pool, send.host, model, failure):
                     fatal = fatal or failure
                 last_error, last_host, failed = failure, send.host, send.host
+                slot_deadline = None
             if outcome.winner is not None:
                 winner = outcome.winner.host
                 pool.succeeded(winner, model, call.path, pool.clock() - started)

@@ -239,6 +239,13 @@ class _CountingServer(ThreadingHTTPServer):
             self.fake.connections += 1
         super().process_request(request, client_address)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away (a request it gave up on: timed out, cancelled, hedged) is not an
+        # error of the server's: no traceback on stderr for it.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
 
 def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
     class Handler(_FakeHandler):

@@ -658,9 +658,17 @@ class OllamaProvider(_ProviderBase):
                 progress(chunk)
             yield chunk
 
-    def ensure_model(self, name: str, *, pull: bool = False, progress: ProgressCallback | None = None) -> str:
+    def ensure_model(
+        self,
+        name: str,
+        *,
+        pull: bool = False,
+        progress: ProgressCallback | None = None,
+        insecure: bool | None = None,
+    ) -> str:
         """Return the installed name of ``name``; pull it first if missing and ``pull`` is set,
-        else raise :class:`ModelNotFoundError` listing the closest installed names.
+        else raise :class:`ModelNotFoundError` listing the closest installed names. ``insecure``:
+        as for :meth:`pull_model` (a registry over plain HTTP, e.g. one on the local network).
 
         >>> from ollama_provider.testing import ReplayServer
         >>> server = ReplayServer("cassettes/recorded/api").start(); provider = OllamaProvider(server.url)
@@ -674,7 +682,7 @@ class OllamaProvider(_ProviderBase):
         """
         found = drive(steps.installed_name(self.config, name, pull=pull), self._listed)
         if found is None:
-            self.pull_model(name, progress=progress)
+            self.pull_model(name, progress=progress, insecure=insecure)
         return found or name
 
     def blob_exists(self, digest: str, *, host: str | None = None) -> bool:
@@ -1165,7 +1173,12 @@ class AsyncOllamaProvider(_ProviderBase):
             yield chunk
 
     async def ensure_model(
-        self, name: str, *, pull: bool = False, progress: ProgressCallback | None = None
+        self,
+        name: str,
+        *,
+        pull: bool = False,
+        progress: ProgressCallback | None = None,
+        insecure: bool | None = None,
     ) -> str:
         """See :meth:`OllamaProvider.ensure_model`.
 
@@ -1179,7 +1192,7 @@ class AsyncOllamaProvider(_ProviderBase):
         """
         found = await adrive(steps.installed_name(self.config, name, pull=pull), self._listed)
         if found is None:
-            await self.pull_model(name, progress=progress)
+            await self.pull_model(name, progress=progress, insecure=insecure)
         return found or name
 
     async def blob_exists(self, digest: str, *, host: str | None = None) -> bool:

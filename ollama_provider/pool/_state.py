@@ -203,9 +203,10 @@ class HostPool:
         """The best host for ``model`` (canonical name) among those not in ``exclude`` (URLs).
 
         In rotation and possibly having the model (``listed_only=False``: whatever the lists say);
-        then: the model already loaded there (unless the host answered "busy" lately), the fewest
-        requests in flight for its share, its turn (a host with half a share gets every second
-        turn of its peers). The chosen
+        then: the fewest requests in flight for its share (a host without the model loaded counted as
+        having one more: loading it costs about as much as waiting for one request; a host back from
+        an outage or answering "busy" lately has less than a full share), the model already loaded
+        there, its turn (a host with half a share gets every second turn of its peers). The chosen
         host's in-flight count is raised at once, so concurrent requests spread; :meth:`release`
         lowers it.
         """
@@ -229,15 +230,19 @@ class HostPool:
                 return Choice(None, "missing")
             return Choice(None, "exhausted")
 
-    def _rank(self, host: HostState, model: str | None, now: float) -> tuple[bool, float, float]:
-        """Lowest first: not loaded (or busy lately), then its load, then its turn."""
+    def _rank(self, host: HostState, model: str | None, now: float) -> tuple[float, bool, float]:
+        """Lowest first: its load for its share, not loaded (or busy lately), its turn."""
         busy = self._busy(host, now)
+        # A model load counts as one request ahead in the queue: a host where the model is loaded
+        # wins while it is no busier, but concurrent requests do not all pile on it while a host
+        # without the model loaded (restarted, just added) idles forever.
+        cold = model not in host.loaded
         # A busy host's requests bounce at once (503), so it has none in flight, yet it must not
         # look idle: with a sixteenth of a share it weighs as fifteen requests in flight.
         load = (host.in_flight + 1) / busy - 1
-        if host.restored_at is not None:  # slow start: its requests in flight weigh more
-            load /= self._share(host, now) / busy
-        return (model not in host.loaded or busy < 1.0, load, max(host.turn, self._turn))
+        if host.restored_at is not None:  # slow start: its requests in flight weigh more (when it
+            load /= self._share(host, now) / busy  # has none, its turns come less often instead)
+        return (load + cold, cold or busy < 1.0, max(host.turn, self._turn))
 
     def _take_turn(self, host: HostState, share: float) -> None:
         start = max(host.turn, self._turn)

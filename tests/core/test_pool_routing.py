@@ -246,6 +246,19 @@ def test_the_fewest_requests_in_flight_wins_among_loaded_hosts() -> None:
     assert [h.in_flight for h in pool.hosts] == [0, 0]
 
 
+def test_a_host_without_the_model_loaded_still_gets_concurrent_requests() -> None:
+    # A restarted server (seen live): back in rotation with nothing loaded, while its peers have the
+    # model loaded. Preferring loaded hosts outright sent every request to the peers, forever.
+    hosts = Hosts(a=["llama3.2"], b=["llama3.2"], c=["llama3.2"])
+    hosts.loaded = {A: ["llama3.2"], B: ["llama3.2"], C: []}
+    pool = new_pool(hosts)
+    run(suitable_hosts(pool, MODEL), hosts)
+    choices = [pool.choose(MODEL, exclude=()) for _ in range(5)]
+    chosen = [choice.host.url for choice in choices if choice.host is not None]
+    assert chosen[:4] == [A, B, A, B]  # loaded, and no busier: the loaded hosts first
+    assert chosen[4] == C  # then the load is worth it: both loaded hosts have two in flight
+
+
 def test_max_in_flight_makes_a_request_wait_for_a_release() -> None:
     hosts = Hosts(a=["llama3.2"], b=["llama3.2"])
     pool = new_pool(hosts, max_in_flight=1)

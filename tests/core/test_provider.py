@@ -152,6 +152,23 @@ def test_ensure_model_finds_suggests_and_pulls() -> None:
             p.ensure_model("bad name!")
 
 
+async def test_ensure_model_pulls_from_a_plain_http_registry_when_told() -> None:
+    # A registry on the local network speaks plain HTTP: without `insecure` Ollama tries HTTPS and fails.
+    bodies: list[dict[str, Any]] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/tags":
+            return httpx.Response(200, json=TAGS)
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200, content=b'{"status": "success"}\n')
+
+    name = "127.0.0.1:5000/library/all-minilm:latest"
+    with provider(handle) as p:
+        assert p.ensure_model(name, pull=True, insecure=True) == name
+    assert await async_provider(handle).ensure_model(name, pull=True, insecure=True) == name
+    assert [(body["model"], body.get("insecure")) for body in bodies] == [(name, True)] * 2
+
+
 def test_a_404_from_chat_lists_the_closest_installed_models() -> None:
     with provider(model_server([])) as p:
         with pytest.raises(ModelNotFoundError) as caught:

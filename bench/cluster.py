@@ -400,7 +400,7 @@ def markdown(
             f"{frozen[0].requests} chats per setup. First-byte timeout {FIRST_BYTE:g} s (our pool's "
             "`first_chunk_timeout`; the careful nginx's `proxy_read_timeout`). Throughput against a healthy "
             f"pool of {hosts - 1}; p99 against a healthy pool of {hosts}. The requests in the frozen box's "
-            "queue when it froze are stuck there until their host is given up on; \"sent to the frozen box\" "
+            'queue when it froze are stuck there until their host is given up on; "sent to the frozen box" '
             "counts those sent to it after it froze.",
             "",
             f"| setup | requests/s | vs {hosts - 1} healthy | p50 (ms) | p99 (ms) | p99 vs healthy "

@@ -23,9 +23,18 @@ from typing import Any
 import pytest
 
 from ollama_provider import AsyncOllamaProvider, OllamaProvider
+from ollama_provider.pool._state import HostPool
 from ollama_provider.testing import FakeHost, answered_by, vector_of
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGSTOP is POSIX")
+
+
+def pool_of(provider: OllamaProvider | AsyncOllamaProvider) -> HostPool:
+    """The routing state of a provider of several hosts."""
+    pool = getattr(provider._transport, "pool", None)
+    assert isinstance(pool, HostPool)
+    return pool
+
 
 MODELS = ["llama3.2", "all-minilm"]
 #: A frozen host is found by a liveness probe (probe_timeout) long before first_chunk_timeout.
@@ -84,7 +93,7 @@ def test_a_frozen_host_costs_a_sequence_of_requests_at_most_one_slow_request(hos
         hosts[0].freeze()
         names = [who(provider.chat(f"q{i}", model="llama3.2"), f"q{i}") for i in range(12)]
         assert set(names) == {"gray-2", "gray-3"}  # every answer once, to its own question
-        state = provider._transport.pool.hosts[0]
+        state = pool_of(provider).hosts[0]
         assert not state.in_rotation and "no answer" in (state.last_error or "")
     assert chats_seen_after_thaw(hosts[0]) <= 1  # the one request that found it silent
     assert sum(h.requests("/api/chat") for h in hosts[1:]) == 12
@@ -99,7 +108,7 @@ async def test_async_a_frozen_host_costs_a_sequence_at_most_one_slow_request(hos
         hosts[1].freeze()
         names = [who(await provider.chat(f"q{i}", model="llama3.2"), f"q{i}") for i in range(12)]
         assert set(names) == {"gray-1", "gray-3"}
-        assert not provider._transport.pool.hosts[1].in_rotation
+        assert not pool_of(provider).hosts[1].in_rotation
     assert chats_seen_after_thaw(hosts[1]) <= 1
     assert hosts[0].requests("/api/chat") + hosts[2].requests("/api/chat") == 12
 
@@ -158,14 +167,14 @@ def test_a_host_frozen_before_the_first_request_gets_no_request_and_holds_none(h
         names = [who(provider.chat(f"q{i}", model="llama3.2"), f"q{i}") for i in range(6)]
         assert set(names) == {"gray-1", "gray-3"}
         # Its listing ran out after probe_timeout and counted against it: out of rotation.
-        assert not provider._transport.pool.hosts[1].in_rotation
+        assert not pool_of(provider).hosts[1].in_rotation
     assert chats_seen_after_thaw(hosts[1]) == 0
     assert hosts[1].requests("/api/tags") == 1  # asked once (the probes after are version requests)
 
 
 def test_a_thawed_host_is_probed_back_and_gets_a_reduced_share_at_first(hosts: list[FakeHost]) -> None:
     with OllamaProvider(hosts=[h.url for h in hosts], **GRAY) as provider:
-        pool = provider._transport.pool
+        pool = pool_of(provider)
         hosts[0].freeze()
         for i in range(3):
             provider.chat(f"q{i}", model="llama3.2")
@@ -193,20 +202,24 @@ def test_no_first_chunk_before_the_deadline_fails_over_and_ejects_the_host(
     hosts[0].arm(path="/api/chat", stall=5.0, count=1)
     with OllamaProvider(hosts=[h.url for h in hosts], **{**GRAY, "first_chunk_timeout": 0.5}) as provider:
         if stream:
-            text = "".join(chunk.message.content for chunk in provider.chat("stuck?", model="llama3.2", stream=True))
+            text = "".join(
+                chunk.message.content for chunk in provider.chat("stuck?", model="llama3.2", stream=True)
+            )
             assert answered_by(text, "stuck?") in {"gray-2", "gray-3"}
         else:
             assert who(provider.chat("stuck?", model="llama3.2"), "stuck?") in {"gray-2", "gray-3"}
-        assert not provider._transport.pool.hosts[0].in_rotation  # until a probe answers
+        assert not pool_of(provider).hosts[0].in_rotation  # until a probe answers
     assert hosts[0].requests("/api/chat") == 1
 
 
 async def test_async_no_first_chunk_before_the_deadline_fails_over(hosts: list[FakeHost]) -> None:
     hosts[2].arm(path="/api/chat", stall=5.0, count=1)
-    async with AsyncOllamaProvider(hosts=[h.url for h in hosts], **{**GRAY, "first_chunk_timeout": 0.5}) as provider:
+    async with AsyncOllamaProvider(
+        hosts=[h.url for h in hosts], **{**GRAY, "first_chunk_timeout": 0.5}
+    ) as provider:
         answers = await asyncio.gather(*(provider.chat(f"a{i}", model="llama3.2") for i in range(3)))
         names = {who(answer, f"a{i}") for i, answer in enumerate(answers)}
-        assert not provider._transport.pool.hosts[2].in_rotation
+        assert not pool_of(provider).hosts[2].in_rotation
     assert names <= {"gray-1", "gray-2"}
     assert hosts[2].requests("/api/chat") == 1
 
@@ -244,7 +257,7 @@ async def test_async_a_slow_embedding_is_hedged_and_the_slow_copy_cancelled(host
     hosts[0].arm(path="/api/embed", stall=5.0, count=1)
     async with AsyncOllamaProvider(hosts=[h.url for h in hosts], hedge_after=0.2, **GRAY) as provider:
         assert await provider.embed("hedge me", model="all-minilm") == vector_of("hedge me")
-        assert [h.in_flight for h in provider._transport.pool.hosts] == [0, 0, 0]
+        assert [h.in_flight for h in pool_of(provider).hosts] == [0, 0, 0]
     assert hosts[0].requests("/api/embed") == 1
     assert hosts[1].requests("/api/embed") + hosts[2].requests("/api/embed") == 1
 
@@ -267,4 +280,6 @@ def test_failovers_and_ejections_of_silent_hosts_are_logged(
         for i in range(3):
             provider.chat(f"q{i}", model="llama3.2")
     messages = [r.getMessage() for r in caplog.records if r.name == "ollama_provider"]
-    assert any(m.startswith(f"host {hosts[0].url} is down, out of rotation") and "no answer" in m for m in messages)
+    assert any(
+        m.startswith(f"host {hosts[0].url} is down, out of rotation") and "no answer" in m for m in messages
+    )

@@ -823,3 +823,21 @@ def test_hedging_at_p95_waits_for_the_latency_each_host_showed() -> None:
     step = next(route(pool, embed_call(), RetryPolicy(0), hedge_after="p95"))
     assert isinstance(step, Race)
     assert 0.15 <= step.after <= 0.2  # the slowest twentieth of what that host answered lately
+
+
+def test_a_request_that_leaves_a_host_waits_for_a_slot_elsewhere_afresh() -> None:
+    # With max_in_flight_per_host, a request given up on (its host froze) after most of its wait
+    # must not time out waiting for a slot on the others: its wait starts again.
+    hosts = Hosts(a=["llama3.2"], b=["llama3.2"])
+    clock = Clock()
+    pool = new_pool(hosts, clock, max_in_flight=1)
+    run(suitable_hosts(pool, MODEL), hosts, clock)
+    plan = route(pool, calls.chat(OllamaConfig(), "hi", model=MODEL), RetryPolicy(0), slot_wait=5.0)
+    first = next(plan)
+    assert isinstance(first, Send)
+    held = pool.choose(MODEL, exclude=())  # another request holds the other host's slot
+    assert held.host is not None and held.host is not first.host
+    clock.now += 4.0  # most of the wait gone, on a host that froze
+    step = plan.throw(abandoned(first.host))
+    assert isinstance(step, WaitForSlot) and step.deadline == clock.now + 5.0
+    plan.close()

@@ -156,7 +156,8 @@ def embed(
         keep_alive=_keep_alive(config, keep_alive),
         options=build_options(options) or None,
     )
-    return Call("POST", "/api/embed", parse_embed, body, None, name, slow_start=True)
+    # Safe to send twice and short (once the model is loaded): a pool may hedge it.
+    return Call("POST", "/api/embed", parse_embed, body, None, name, slow_start=True, hedge=True)
 
 
 def embed_inputs(text: str | Sequence[str]) -> tuple[list[str], bool]:
@@ -178,20 +179,22 @@ def batches(texts: list[str], size: int) -> list[tuple[int, list[str]]]:
 
 
 def list_models() -> Call[list[ModelInfo]]:
-    return Call("GET", "/api/tags", parse_model_list)
+    return Call("GET", "/api/tags", parse_model_list, hedge=True)
 
 
 def list_running() -> Call[list[RunningModel]]:
-    return Call("GET", "/api/ps", parse_running)
+    return Call("GET", "/api/ps", parse_running, hedge=True)
 
 
 def show_model(name: str, *, verbose: bool | None = None) -> Call[ShowResponse]:
     validate_model_name(name)
-    return Call("POST", "/api/show", parse_show, put({"model": name}, verbose=verbose), None, name)
+    return Call(
+        "POST", "/api/show", parse_show, put({"model": name}, verbose=verbose), None, name, hedge=True
+    )
 
 
 def version() -> Call[str]:
-    return Call("GET", "/api/version", parse_version)
+    return Call("GET", "/api/version", parse_version, hedge=True)
 
 
 def _no_content(_: Any) -> None:

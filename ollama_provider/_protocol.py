@@ -57,7 +57,9 @@ class Call(Generic[T]):
     ``parse`` receives the decoded JSON body (or ``None`` for an empty body, or the text of a
     non-JSON body when ``text`` is set); ``stream`` is set for NDJSON streams. ``slow_start``
     marks the requests that run the model: the server may queue them or load the model first, so
-    their first chunk gets ``first_chunk_timeout``.
+    their first chunk gets ``first_chunk_timeout``. ``hedge`` marks requests that are safe to send
+    twice and short (embeddings, show, version, the lists): a pool may send a second copy to
+    another host when the first is slow (``OllamaConfig.hedge_after``).
     """
 
     method: str
@@ -70,6 +72,7 @@ class Call(Generic[T]):
     headers: Mapping[str, str] = field(default_factory=dict)
     retry: bool = True
     slow_start: bool = False
+    hedge: bool = False
 
     def encoded_body(self) -> bytes | None:
         return None if self.body is None else orjson.dumps(self.body)

@@ -89,10 +89,16 @@ def client_options(config: OllamaConfig) -> dict[str, Any]:
 
 
 def map_transport_error(
-    exc: httpx.HTTPError, config: OllamaConfig, *, streaming: bool, slow_start: bool = False
+    exc: httpx.HTTPError,
+    config: OllamaConfig,
+    *,
+    streaming: bool,
+    slow_start: bool = False,
+    deadline: float | None = None,
 ) -> OllamaError:
     """An httpx failure as our error. ``streaming``: chunks already reached the caller;
-    ``slow_start``: the request was waiting for its first chunk under ``first_chunk_timeout``."""
+    ``slow_start``: the request was waiting for its first chunk under ``first_chunk_timeout``;
+    ``deadline``: the request had a timeout of its own (a pool's probe), which ran out."""
     host = config.base_url
     if isinstance(exc, httpx.PoolTimeout):  # our side: every pooled connection was busy
         return OllamaTimeoutError(
@@ -106,16 +112,21 @@ def map_transport_error(
             retryable=True,
         )
     if isinstance(exc, httpx.TimeoutException):
+        # Before any byte of the answer the request may be sent elsewhere (silent); after, never.
+        if deadline is not None and not streaming:
+            return OllamaTimeoutError(f"Ollama at {host} sent no answer within {deadline}s", silent=True)
         if slow_start and not streaming:
             return OllamaTimeoutError(
                 f"Ollama at {host} sent no answer within {config.first_read_timeout()}s: the server may be "
                 "busy with other requests (it queues them) or still loading the model. Raise "
-                "OllamaConfig(first_chunk_timeout=...) to wait longer."
+                "OllamaConfig(first_chunk_timeout=...) to wait longer.",
+                silent=True,
             )
         which = "read timeout between chunks" if streaming else "read timeout"
         return OllamaTimeoutError(
             f"Ollama at {host} sent nothing for {config.timeout}s ({which}): the server stalled. Raise "
-            "OllamaConfig(timeout=...) if it is only slow."
+            "OllamaConfig(timeout=...) if it is only slow.",
+            silent=not streaming,
         )
     if isinstance(exc, httpx.ConnectError):
         return OllamaConnectionError(
@@ -207,8 +218,11 @@ class _Shell:
         client: Any,
         *,
         streaming: bool = False,
+        deadline: float | None = None,
     ) -> OllamaError:
-        error = map_transport_error(exc, self.config, streaming=streaming, slow_start=call.slow_start)
+        error = map_transport_error(
+            exc, self.config, streaming=streaming, slow_start=call.slow_start, deadline=deadline
+        )
         self.health.record_failure(error)
         if isinstance(exc, _CONNECTION_LEVEL) and slot.current is client:
             telemetry.reconnecting(self.config.base_url, error)
@@ -250,14 +264,19 @@ class _Shell:
                 self._urls[path] = url
         return url
 
-    def _request_args(self, call: Call[Any], client: httpx.Client | httpx.AsyncClient) -> dict[str, Any]:
+    def _request_args(
+        self, call: Call[Any], client: httpx.Client | httpx.AsyncClient, deadline: float | None = None
+    ) -> dict[str, Any]:
+        """httpx's arguments for ``call``; ``deadline``: seconds for every phase (a pool's probe)."""
         args: dict[str, Any] = {
             "method": call.method,
             "url": self._url(client, call.path),
             "content": call.encoded_body(),
             "headers": {MODEL_HEADER: call.model, **call.headers} if call.model else call.headers,
         }
-        if call.slow_start:
+        if deadline is not None:
+            args["timeout"] = httpx.Timeout(deadline)
+        elif call.slow_start:
             args["timeout"] = self._slow_start_timeout
         return args
 
@@ -318,10 +337,18 @@ class SyncTransport(_Shell):
         op.succeeded(self.config.base_url, answer)
         return answer
 
-    def send(self, call: Call[T], op: telemetry.Operation | None = None) -> T:
+    def send(
+        self, call: Call[T], op: telemetry.Operation | None = None, *, deadline: float | None = None
+    ) -> T:
         """:meth:`request` without an operation of its own (a pool observes the routed request);
-        retries are reported to ``op``."""
-        answer: T = self._retried(self._request_once, call, op)
+        retries are reported to ``op``. ``deadline``: seconds for each phase of each attempt, instead
+        of the configured timeouts (a pool's probe)."""
+        attempt = (
+            self._request_once
+            if deadline is None
+            else functools.partial(self._request_once, deadline=deadline)
+        )
+        answer: T = self._retried(attempt, call, op)
         return answer
 
     def _retried(
@@ -339,13 +366,13 @@ class SyncTransport(_Shell):
                 return attempt_once(call)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
-    def _request_once(self, call: Call[T]) -> T:
+    def _request_once(self, call: Call[T], deadline: float | None = None) -> T:
         client = self._slot.acquire()
         started = perf_counter()
         try:
-            response = client.request(**self._request_args(call, client))
+            response = client.request(**self._request_args(call, client, deadline))
         except httpx.HTTPError as exc:
-            raise self._failure(exc, call, self._slot, client) from None
+            raise self._failure(exc, call, self._slot, client, deadline=deadline) from None
         finally:
             self._close(self._slot.release(client))
         return self._answer(call, response, started)
@@ -487,8 +514,15 @@ class AsyncTransport(_Shell):
         op.succeeded(self.config.base_url, answer)
         return answer
 
-    async def send(self, call: Call[T], op: telemetry.Operation | None = None) -> T:
-        answer: T = await self._retried(self._request_once, call, op)
+    async def send(
+        self, call: Call[T], op: telemetry.Operation | None = None, *, deadline: float | None = None
+    ) -> T:
+        attempt = (
+            self._request_once
+            if deadline is None
+            else functools.partial(self._request_once, deadline=deadline)
+        )
+        answer: T = await self._retried(attempt, call, op)
         return answer
 
     async def _retried(
@@ -508,14 +542,14 @@ class AsyncTransport(_Shell):
                 return await attempt_once(call)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
-    async def _request_once(self, call: Call[T]) -> T:
+    async def _request_once(self, call: Call[T], deadline: float | None = None) -> T:
         slot = await self._loop_slot()
         client = slot.acquire()
         started = perf_counter()
         try:
-            response = await client.request(**self._request_args(call, client))
+            response = await client.request(**self._request_args(call, client, deadline))
         except httpx.HTTPError as exc:
-            raise self._failure(exc, call, slot, client) from None
+            raise self._failure(exc, call, slot, client, deadline=deadline) from None
         finally:
             await self._close(slot.release(client))
         return self._answer(call, response, started)

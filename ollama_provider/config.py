@@ -34,6 +34,13 @@ DEFAULT_PORT = 11434
 #: How long a request may wait for its first chunk by default: a queue on the server (another
 #: client's generation, ``OLLAMA_NUM_PARALLEL``) or a cold model load (``OLLAMA_LOAD_TIMEOUT`` is 5m).
 DEFAULT_FIRST_CHUNK_TIMEOUT = 300.0
+#: How long a pool's housekeeping request (a host's model lists, a probe) may take: these answer in
+#: milliseconds on a working server, busy or not, so a host silent for this long is unwell.
+DEFAULT_PROBE_TIMEOUT = 2.0
+#: Seconds over which a host back from ejection grows from a tenth of a share to a full one.
+DEFAULT_SLOW_START = 10.0
+#: The hedging delay that follows each host's observed latency (its 95th percentile).
+HEDGE_AT_P95 = "p95"
 _SCHEME_PORTS = {"http": 80, "https": 443}
 
 
@@ -95,6 +102,9 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "embed_batch_size": (int,),
     "embed_concurrency": (int,),
     "max_in_flight_per_host": (int, type(None)),
+    "probe_timeout": _NUMBER,
+    "slow_start": _NUMBER,
+    "hedge_after": (*_NUMBER, str, type(None)),
     "trust_env": (bool,),
     "client_kwargs": (Mapping,),
 }
@@ -151,16 +161,22 @@ class OllamaConfig:
 
     ``timeout`` is the read timeout between chunks: a long answer that keeps streaming never times
     out, a server that stalls does. The *first* chunk of a chat, generate or embed gets
-    ``first_chunk_timeout`` instead (at least ``timeout``): before it, the request may wait in the
-    server's queue behind other clients' generations, or for the model to load (minutes on a cold
-    CPU machine), and a non-streamed answer arrives only when it is complete. ``retries`` counts
-    retries after the first attempt.
+    ``first_chunk_timeout`` instead, as given (below ``timeout`` too): before it, the request may wait
+    in the server's queue behind other clients' generations, or for the model to load (minutes on a
+    cold CPU machine), and a non-streamed answer arrives only when it is complete. ``retries``
+    counts retries after the first attempt.
 
     ``hosts`` (or a ``host`` holding commas) names several servers: requests are routed to one that is
     up and has the model, failing over to the next before the first chunk (see the README's "Scaling
-    out"); ``max_in_flight_per_host`` then caps the requests sent to each server at once. A host's
-    ``user:password@`` (a reverse proxy's credentials) is sent as a Basic ``Authorization`` header,
-    unless ``headers`` has one; it never shows in a repr, a log or an error.
+    out"); a host that sends nothing within ``first_chunk_timeout`` is one the request leaves, like a
+    host that refuses connections. ``max_in_flight_per_host`` caps the requests sent to each server
+    at once; ``probe_timeout`` bounds the pool's own requests about a host (model lists, probes);
+    ``slow_start`` is how long a host back from an outage takes to get a full share again;
+    ``hedge_after`` (seconds, or ``"p95"``: each host's observed 95th percentile) sends a second copy
+    of a short request that is safe to repeat (embed, show, version) to another host when the first
+    has not answered by then. A host's ``user:password@`` (a reverse proxy's credentials) is sent as
+    a Basic ``Authorization`` header, unless ``headers`` has one; it never shows in a repr, a log or
+    an error.
 
     >>> cfg = OllamaConfig(host="localhost:8080", retries=0)
     >>> cfg.base_url, cfg.timeout, cfg.retries
@@ -188,6 +204,9 @@ class OllamaConfig:
     embed_batch_size: int = 256
     embed_concurrency: int = 4
     max_in_flight_per_host: int | None = None
+    probe_timeout: float = DEFAULT_PROBE_TIMEOUT
+    slow_start: float = DEFAULT_SLOW_START
+    hedge_after: float | str | None = None
     trust_env: bool = True
     #: Extra keyword arguments for the httpx clients (``verify``, ``cert``, ``transport``, ...).
     client_kwargs: Mapping[str, Any] = field(default_factory=dict)
@@ -213,10 +232,19 @@ class OllamaConfig:
         given = dict(self.headers)
         overridden = any(str(name).lower() == "authorization" for name in given)
         object.__setattr__(self, "request_headers", given if overridden else {**basic_auth(hosts), **given})
-        for name in ("timeout", "first_chunk_timeout", "connect_timeout"):
+        for name in ("timeout", "first_chunk_timeout", "connect_timeout", "probe_timeout"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise InvalidRequestError(f"{name} must be > 0 seconds (or None for no limit), not {value!r}")
+        if self.slow_start < 0:
+            raise InvalidRequestError(f"slow_start must be >= 0 seconds (0: none), not {self.slow_start!r}")
+        hedge = self.hedge_after
+        if (isinstance(hedge, str) and hedge != HEDGE_AT_P95) or (
+            not isinstance(hedge, (str, type(None))) and hedge <= 0
+        ):
+            raise InvalidRequestError(
+                f"hedge_after must be > 0 seconds, {HEDGE_AT_P95!r} or None (no hedging), not {hedge!r}"
+            )
         for name, least in _INT_MINIMUMS.items():
             value = getattr(self, name)
             if value is not None and value < least:
@@ -243,7 +271,6 @@ class OllamaConfig:
         return replace(self, host=base_url, hosts=None, headers=self.request_headers)
 
     def first_read_timeout(self) -> float | None:
-        """The read timeout for the first chunk of a request that may wait for the model."""
-        if self.first_chunk_timeout is None or self.timeout is None:
-            return None
-        return max(self.first_chunk_timeout, self.timeout)
+        """The read timeout for the first chunk of a request that may wait for the model:
+        ``first_chunk_timeout`` as given, whatever ``timeout`` is (``None``: no limit)."""
+        return self.first_chunk_timeout

@@ -64,11 +64,17 @@ class OllamaTimeoutError(OllamaError, TimeoutError):
     """Connecting took longer than ``connect_timeout``, or no byte arrived for ``timeout`` seconds.
 
     Only connect timeouts are retried: a read timeout means a stalled server or a slow model load.
+    ``silent`` is set when the server sent no byte of its answer before the deadline (the first
+    chunk's, or a whole answer's): nothing reached the caller, so a pool of several hosts sends the
+    request to another host and takes the silent one out of rotation.
     """
 
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
+    silent: bool = False
+
+    def __init__(self, message: str, *, retryable: bool = False, silent: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.silent = silent
 
 
 class InvalidResponseError(OllamaError):

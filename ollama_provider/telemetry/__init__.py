@@ -96,7 +96,6 @@ def _load_otel() -> ModuleType:
     return _otel
 
 
-
 def retrying(
     op: Operation | None, host: str, error: BaseException, attempt: int, wait: float, *, of: int
 ) -> None:
@@ -115,8 +114,13 @@ def failed_over(op: Operation | None, host: str, error: BaseException, to: str) 
         op.failed_over(host, error, to)
 
 
+def hedged(host: str, to: str) -> None:
+    """A short request has had no answer from ``host`` for a while: a second copy goes to ``to``."""
+    log.info("no answer from %s yet: a second copy goes to %s (hedging)", host, to)
+
+
 def ejected(host: str, error: BaseException, cooldown: float) -> None:
-    """``host`` could not be reached: out of its pool's rotation for ``cooldown`` seconds."""
+    """``host`` could not be reached, or stayed silent: out of rotation for ``cooldown`` seconds."""
     log.warning("host %s is down, out of rotation for %.1fs (then probed): %s", host, cooldown, reason(error))
 
 

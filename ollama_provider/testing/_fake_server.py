@@ -35,6 +35,7 @@ import hashlib
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -134,7 +135,8 @@ class FakeOllama:
     def arm(self, **fault: Any) -> None:
         """The next ``count`` (default 1) requests for ``path`` (default: any) answer ``status``
         with ``error`` (and ``retry_after``), or drop a stream after ``drop_after`` chunks, or
-        ``stall`` that many seconds first."""
+        ``stall`` that many seconds first (chat, generate and embed: while holding a slot, as a
+        stuck runner does; the server itself still answers other routes)."""
         with self._lock:
             self.faults[fault.get("path", "*")] = {**fault, "count": int(fault.get("count", 1))}
 
@@ -149,6 +151,7 @@ class FakeOllama:
                 "models": sorted(self.models.values()),
                 "loaded": sorted(self.loaded),
                 "max_active": self.max_active,
+                "active": self._active,
                 "connections": self.connections,
             }
 
@@ -235,6 +238,13 @@ class _CountingServer(ThreadingHTTPServer):
         with self.fake._lock:
             self.fake.connections += 1
         super().process_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away (a request it gave up on: timed out, cancelled, hedged) is not an
+        # error of the server's: no traceback on stderr for it.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
@@ -450,6 +460,8 @@ class _FakeHandler(BaseHTTPRequestHandler):
                     503, {"error": "server busy, please try again.  maximum pending requests exceeded"}
                 )
                 return
+            if fault and "stall" in fault:
+                time.sleep(float(fault["stall"]))
             time.sleep(fake.service_time)
             with fake._lock:
                 fake.loaded.add(key)
@@ -555,8 +567,18 @@ class FakeHost:
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
 
+    def freeze(self) -> None:
+        """Stop the process (SIGSTOP), as a hung server or a paused VM: the kernel still accepts
+        connections and requests, nothing answers them until :meth:`thaw`."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Let a frozen process run again (SIGCONT): it answers what it was sent meanwhile."""
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process.poll() is None:
+            self.thaw()  # a stopped process would not act on the SIGTERM before it is continued
             self.process.terminate()
             try:
                 self.process.wait(timeout=5)

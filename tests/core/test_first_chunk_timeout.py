@@ -113,13 +113,27 @@ def test_requests_that_do_not_run_the_model_keep_the_plain_read_timeout(
         provider.version()
 
 
-def test_the_first_chunk_gets_at_least_the_chunk_timeout() -> None:
+def test_the_first_chunk_timeout_is_honoured_as_given() -> None:
     from ollama_provider import OllamaConfig
 
-    assert OllamaConfig(timeout=600, first_chunk_timeout=300).first_read_timeout() == 600
+    assert OllamaConfig(timeout=30, first_chunk_timeout=5).first_read_timeout() == 5  # not raised to 30
+    assert OllamaConfig(timeout=600, first_chunk_timeout=300).first_read_timeout() == 300
     assert OllamaConfig(timeout=30).first_read_timeout() == 300
-    assert OllamaConfig(timeout=None).first_read_timeout() is None
+    assert OllamaConfig(timeout=None).first_read_timeout() == 300
     assert OllamaConfig(first_chunk_timeout=None).first_read_timeout() is None
+
+
+def test_a_first_chunk_timeout_below_the_chunk_timeout_is_what_the_caller_waits(
+    server: FaultServer, fast: dict[str, Any]
+) -> None:
+    server.script = Exchange.stall
+    with (
+        provider_on(server, fast, timeout=30.0, first_chunk_timeout=0.5) as provider,
+        pytest.raises(OllamaTimeoutError, match=r"sent no answer within 0\.5s") as caught,
+    ):
+        provider.chat("hi")
+    assert caught.value.silent  # nothing of the answer came: a pool would try another host
+    assert len(server.stats.requests) == 1
 
 
 def test_a_client_pool_with_every_connection_busy_is_our_limit_not_a_dead_server(

@@ -91,8 +91,11 @@ def test_a_pool_logs_failovers_ejections_and_the_return_of_a_host(
         )
         first.stop()
         logs.clear()
-        provider.chat(PROMPT, model="llama3.2")
-        provider.chat(PROMPT, model="llama3.2")  # host-1 is picked again (least recently): refused
+        deadline = time.monotonic() + 5
+        while not any("is down" in r.getMessage() for r in ours(logs)):  # host-1 gets traffic again
+            assert time.monotonic() < deadline  # (less for a second after its busy answer): refused
+            provider.chat(PROMPT, model="llama3.2")
+            time.sleep(0.05)
         down = [r for r in ours(logs) if "is down" in r.getMessage()]
         assert len(down) == 1 and down[0].levelno == logging.WARNING
         assert down[0].getMessage().startswith(f"host {first.url} is down, out of rotation for 1.0s")

@@ -114,6 +114,7 @@ class NginxServer:
         tls: tuple[Path, Path] | None = None,
         *,
         balance: str | None = None,
+        shipped: str | None = None,
     ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
@@ -125,7 +126,8 @@ class NginxServer:
         if tls:
             listen += f"\n    listen 127.0.0.1:{self.tls_port} ssl;"
         include = directory / "ollama.conf"
-        include.write_text(render(SHIPPED_CONF.read_text(), upstreams, listen, self.access_log, balance))
+        text = SHIPPED_CONF.read_text() if shipped is None else shipped  # another variant, for benchmarks
+        include.write_text(render(text, upstreams, listen, self.access_log, balance))
         conf = directory / "nginx.conf"
         conf.write_text(_wrapper(directory, include, tls))
         # -e: the error log before the configuration is read (the compiled-in path may not be writable).

@@ -30,7 +30,7 @@ from ollama_provider import (
     OllamaProvider,
     OllamaTimeoutError,
 )
-from ollama_provider.config import DEFAULT_HOST, resolve_hosts
+from ollama_provider.config import DEFAULT_FIRST_CHUNK_TIMEOUT, DEFAULT_HOST, resolve_hosts
 from ollama_provider.integrations import built_once, redact_url, redacted, without_userinfo
 
 #: Constructor arguments that may carry credentials: never written by ``dumpd``/``dumps``.
@@ -118,9 +118,9 @@ class _OllamaConnection(BaseModel):
     core's default (30 s); raise it for big models whose first token is slow to come."""
 
     first_chunk_timeout: float | None = Field(default=None, gt=0)
-    """Seconds to wait for the first chunk of an answer (at least ``timeout``), while the request may
-    sit in a busy server's queue or wait for a model to load. ``None`` keeps the core's default
-    (``OllamaConfig.first_chunk_timeout``, 300 s)."""
+    """Seconds to wait for the first chunk of an answer, as given (also below ``timeout``), while the
+    request may sit in a busy server's queue or wait for a model to load. ``None`` keeps the core's
+    default (``OllamaConfig.first_chunk_timeout``, 300 s), or ``timeout`` when that is longer."""
 
     max_retries: int | None = Field(default=None, ge=0)
     """Retries after the first attempt for connection failures and busy servers (core default 3)."""
@@ -162,6 +162,9 @@ class _OllamaConnection(BaseModel):
             settings["timeout"] = self.timeout
         if self.first_chunk_timeout is not None:
             settings["first_chunk_timeout"] = self.first_chunk_timeout
+        elif self.timeout is not None and self.timeout > DEFAULT_FIRST_CHUNK_TIMEOUT:
+            # A long request_timeout (raised for a slow model) waits that long for the first chunk too.
+            settings["first_chunk_timeout"] = self.timeout
         if self.max_retries is not None:
             settings["retries"] = self.max_retries
         return OllamaConfig(host=self._hosts(), **settings)

@@ -16,7 +16,7 @@ from llama_index.core.callbacks.base import CallbackManager
 from ollama_provider import AsyncOllamaProvider, OllamaProvider
 from ollama_provider.config import DEFAULT_FIRST_CHUNK_TIMEOUT
 
-from .providers import LazyCoreProviders, PerLoopGate, check_core_arguments
+from .providers import LazyCoreProviders, PerLoopGate, check_core_arguments, first_chunk_wait
 
 DEFAULT_REQUEST_TIMEOUT = 30.0
 DEFAULT_EMBED_CONCURRENCY = 4
@@ -76,8 +76,9 @@ class OllamaEmbedding(LazyCoreProviders, BaseEmbedding):
     first_chunk_timeout: float | None = Field(
         default=DEFAULT_FIRST_CHUNK_TIMEOUT,
         gt=0,
-        description="Seconds to wait for an answer to start (at least request_timeout): the request may "
-        "wait in a busy server's queue or for the model to load (None: no limit).",
+        description="Seconds to wait for an answer to start, as given (left at its default, at least "
+        "request_timeout): the request may wait in a busy server's queue or for the model to load (None: "
+        "no limit).",
     )
     headers: dict[str, str] | None = Field(default=None, description="Extra HTTP headers.")
     embed_concurrency: int = Field(
@@ -147,7 +148,7 @@ class OllamaEmbedding(LazyCoreProviders, BaseEmbedding):
     def _settings(self) -> dict[str, Any]:
         settings: dict[str, Any] = {
             "timeout": self.request_timeout,
-            "first_chunk_timeout": self.first_chunk_timeout,
+            "first_chunk_timeout": first_chunk_wait(self.first_chunk_timeout, self.request_timeout),
             "headers": dict(self.headers or {}),
             "embed_concurrency": self.embed_concurrency,
             "client_kwargs": self._client_kwargs,

@@ -14,7 +14,25 @@ from typing import Any
 from llama_index.core.bridge.pydantic import field_serializer
 
 from ollama_provider import AsyncOllamaProvider, AsyncProvider, OllamaProvider, Provider
+from ollama_provider.config import DEFAULT_FIRST_CHUNK_TIMEOUT
 from ollama_provider.integrations import built_once, redact_url, redacted, without_userinfo
+
+
+def first_chunk_wait(first_chunk_timeout: float | None, request_timeout: float | None) -> float | None:
+    """The core's ``first_chunk_timeout`` for these settings: as given, except that left at its
+    default it is at least ``request_timeout`` (``None``: no limit), which LlamaIndex users raise for
+    slow models (as with its own Ollama integration, whose ``request_timeout`` covers the whole wait).
+
+    >>> first_chunk_wait(5.0, 30.0), first_chunk_wait(DEFAULT_FIRST_CHUNK_TIMEOUT, 600.0)
+    (5.0, 600.0)
+    >>> first_chunk_wait(DEFAULT_FIRST_CHUNK_TIMEOUT, None) is None
+    True
+    """
+    if first_chunk_timeout != DEFAULT_FIRST_CHUNK_TIMEOUT:
+        return first_chunk_timeout
+    if request_timeout is None:
+        return None
+    return max(first_chunk_timeout, request_timeout)
 
 
 def check_core_arguments(

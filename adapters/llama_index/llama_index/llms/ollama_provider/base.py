@@ -42,7 +42,11 @@ from llama_index.core.llms.llm import Model, ToolSelection
 from llama_index.core.program.utils import FlexibleModel, process_streaming_objects
 from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
 from llama_index.core.types import PydanticProgramMode
-from llama_index.embeddings.ollama_provider.providers import LazyCoreProviders, check_core_arguments
+from llama_index.embeddings.ollama_provider.providers import (
+    LazyCoreProviders,
+    check_core_arguments,
+    first_chunk_wait,
+)
 
 from ollama_provider import AsyncOllamaProvider, OllamaError, OllamaProvider
 from ollama_provider.config import DEFAULT_FIRST_CHUNK_TIMEOUT
@@ -114,8 +118,9 @@ class Ollama(LazyCoreProviders, FunctionCallingLLM):
     first_chunk_timeout: float | None = Field(
         default=DEFAULT_FIRST_CHUNK_TIMEOUT,
         gt=0,
-        description="Seconds to wait for the first chunk (at least request_timeout): the request may wait "
-        "in a busy server's queue or for the model to load (None: no limit).",
+        description="Seconds to wait for the first chunk, as given (left at its default, at least "
+        "request_timeout): the request may wait in a busy server's queue or for the model to load (None: "
+        "no limit). With several hosts, one that sends nothing for this long is left for the next.",
     )
     prompt_key: str = Field(default="prompt", description="Kept for compatibility; unused.")
     json_mode: bool = Field(default=False, description='Send format="json" unless a call gives a format.')
@@ -230,7 +235,7 @@ class Ollama(LazyCoreProviders, FunctionCallingLLM):
     def _settings(self) -> dict[str, Any]:
         return {
             "timeout": self.request_timeout,
-            "first_chunk_timeout": self.first_chunk_timeout,
+            "first_chunk_timeout": first_chunk_wait(self.first_chunk_timeout, self.request_timeout),
             "retries": self.retries,
             "headers": dict(self.headers or {}),
             "client_kwargs": self._client_kwargs,

@@ -116,9 +116,12 @@ def test_models_lists_size_family_quantisation_context_and_capabilities(replay_s
         raw["details"]["family"],
         raw["details"]["quantization_level"],
     )
-    assert tools["context_length"] == raw["details"]["context_length"]
-    # Capabilities come from /api/show (recorded for these models).
+    # Capabilities come from /api/show (recorded for these models), and so does the context length
+    # where /api/tags lists none (Ollama 0.12).
     shown = recorded("api/show_tools_model.yaml", "/api/show").json
+    listed_context = raw["details"].get("context_length")
+    shown_context = shown["model_info"][f"{shown['model_info']['general.architecture']}.context_length"]
+    assert tools["context_length"] == (listed_context or shown_context)
     assert tools["capabilities"] == shown["capabilities"] and "tools" in tools["capabilities"]
     assert "thinking" in rows["smollm2-think:135m"]["capabilities"]
     assert rows["all-minilm:latest"]["capabilities"] == ["embedding"]

@@ -97,3 +97,6 @@ def unless_refused(recording: Cassette, path: str, lacking: str, method: str = "
 
 #: What Ollama 0.12 lacks when it refuses ``think="high"`` for a thinking model (0.33 takes it).
 THINK_LEVELS = "takes a think level only for gpt-oss models, not for this thinking model"
+
+#: What Ollama 0.12 lacks when its pull from the registry of the scenarios fails.
+PLAIN_REGISTRY_PULLS = "cannot pull from a plain OCI registry (one that serves blobs without a redirect)"

@@ -91,10 +91,11 @@ def test_chat_image_for_a_text_only_model_is_refused_before_sending(
 ) -> None:
     # Ollama 0.12 would answer 200 and drop the image; the model's show answer says it cannot see.
     message = {"role": "user", "content": "What is in this image?", "images": [ONE_PIXEL_PNG]}
+    sent_before = len(recording.all("/api/chat"))
     with pytest.raises(UnsupportedCapabilityError) as raised:
         provider.chat([message], model=SMOLLM, num_predict=16, **GREEDY)
 
-    _assert_refused_before_sending(raised.value, vcr, recording)
+    _assert_refused_before_sending(raised.value, vcr, recording, "/api/chat", sent_before)
 
 
 @pytest.mark.capability_check
@@ -102,16 +103,17 @@ def test_chat_image_for_a_text_only_model_is_refused_before_sending(
 def test_generate_image_for_a_text_only_model_is_refused_before_sending(
     provider: OllamaProvider, vcr: VcrCassette, recording: Cassette
 ) -> None:
+    sent_before = len(recording.all("/api/generate"))
     with pytest.raises(UnsupportedCapabilityError) as raised:
         provider.generate(
             "Describe the image.", model=SMOLLM, images=[ONE_PIXEL_PNG], num_predict=10, **GREEDY
         )
 
-    _assert_refused_before_sending(raised.value, vcr, recording)
+    _assert_refused_before_sending(raised.value, vcr, recording, "/api/generate", sent_before)
 
 
 def _assert_refused_before_sending(
-    error: UnsupportedCapabilityError, vcr: VcrCassette, recording: Cassette
+    error: UnsupportedCapabilityError, vcr: VcrCassette, recording: Cassette, path: str, sent_before: int
 ) -> None:
     """The error names what the recorded show answer lists, and only that show answer was played."""
     shown = recording.exchange("/api/show").json
@@ -119,7 +121,9 @@ def _assert_refused_before_sending(
     assert f'"{SMOLLM}" does not support vision (images were given)' in error.message
     assert ", ".join(sorted(shown["capabilities"])) in error.message
     assert (error.status_code, error.body) == (400, None)
-    assert vcr.play_count == (1 if recording.replaying else 0)  # the show answer, nothing else
+    # Nothing but a show answer was played (replay) or recorded (record run) by this test.
+    assert {vcr.data[index][0].path for index in vcr.play_counts} <= {"/api/show"}
+    assert len(recording.all(path)) == sent_before
 
 
 IMAGE_REFUSAL = "accepts an image for a text-only model and drops it (the client checks /api/show first)"

@@ -18,14 +18,12 @@ from ollama_provider import AsyncOllamaProvider, ModelNotFoundError, OllamaProvi
 
 from ..live_server import registry
 from ..recordings import Cassette, cassette
-from ..releases import skip_lacking, unless_refused
+from ..releases import PLAIN_REGISTRY_PULLS, skip_lacking, unless_refused
 from .api_scenarios import GEMMA, MINILM, SMOLLM, SMOLLM_PARALLEL, SMOLLM_THINK, SMOLLM_TOOLS
 from .expected import assert_details, assert_progress, parameter_values, utc
 
 #: The models the recordings were made with (created from cassettes/models).
 RECORDED_MODELS = {MINILM, SMOLLM_PARALLEL, SMOLLM_THINK, SMOLLM_TOOLS, SMOLLM, GEMMA}
-#: What Ollama 0.12 lacks when its pull from the registry of the scenarios fails.
-PLAIN_REGISTRY_PULLS = "cannot pull from a plain OCI registry (one that serves blobs without a redirect)"
 
 
 def _minilm_weights() -> str:

@@ -52,6 +52,9 @@ from .types import (
 )
 
 OptionsArg = Options | Mapping[str, Any] | None
+#: What a request with images needs of its model. Checked before sending (``Call.needs``): Ollama
+#: 0.12 answers 200 to an image for a text-only model and drops the image without a word.
+_VISION = ("vision",)
 
 
 def _keep_alive(config: OllamaConfig, keep_alive: KeepAlive | None) -> str | int | float | None:
@@ -75,8 +78,9 @@ def chat(
 ) -> Call[ChatResponse]:
     name = model_or_default(model, config.model)
     check_logprobs(top_logprobs, logprobs)
+    sent = normalise_messages(messages)
     body = put(
-        {"model": name, "messages": normalise_messages(messages), "stream": stream},
+        {"model": name, "messages": sent, "stream": stream},
         tools=build_tools(tools),
         format=normalise_format(format),
         think=normalise_think(think),
@@ -85,7 +89,9 @@ def chat(
         logprobs=logprobs,
         top_logprobs=top_logprobs,
     )
-    return Call("POST", "/api/chat", parse_chat, body, CHAT_STREAM if stream else None, name, slow_start=True)
+    needs = _VISION if any("images" in message for message in sent) else ()
+    stream_spec = CHAT_STREAM if stream else None
+    return Call("POST", "/api/chat", parse_chat, body, stream_spec, name, slow_start=True, needs=needs)
 
 
 def generate(
@@ -131,7 +137,10 @@ def generate(
         top_logprobs=top_logprobs,
     )
     stream_spec = stream_of(parse_generate) if stream else None
-    return Call("POST", "/api/generate", parse_generate, body, stream_spec, name, slow_start=True)
+    needs = _VISION if images else ()
+    return Call(
+        "POST", "/api/generate", parse_generate, body, stream_spec, name, slow_start=True, needs=needs
+    )
 
 
 def embed(

@@ -38,8 +38,18 @@ from .types import ChatResponse
 T = TypeVar("T")
 
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
-_CAPABILITY_HINTS = ("does not support", "multimodal data provided")
-_CONTEXT_HINTS = ("exceeds the context length", "longer than the context length")
+# The words of each supported release (README, "Supported Ollama releases"); both are read, whichever
+# server answers. A model that cannot do something: '"gemma3:270m" does not support thinking' (0.12 and
+# 0.33), 'think value "high" is not supported for this model' (0.12: levels only for gpt-oss), and the
+# nested llama-server 'Multimodal data provided...' (0.33, an image for a text-only model).
+_CAPABILITY_HINTS = ("does not support", "is not supported for this model", "multimodal data provided")
+# An input longer than the context: 'the input length exceeds the context length' (0.33),
+# 'input exceeds maximum context length' (0.12).
+_CONTEXT_HINTS = (
+    "exceeds the context length",
+    "exceeds maximum context length",
+    "longer than the context length",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +69,10 @@ class Call(Generic[T]):
     marks the requests that run the model: the server may queue them or load the model first, so
     their first chunk gets ``first_chunk_timeout``. ``hedge`` marks requests that are safe to send
     twice and short (embeddings, show, version, the lists): a pool may send a second copy to
-    another host when the first is slow (``OllamaConfig.hedge_after``).
+    another host when the first is slow (``OllamaConfig.hedge_after``). ``needs`` names the
+    capabilities the model must list in its ``/api/show`` answer (``"vision"`` for images), checked
+    before sending because an older server ignores what its model cannot do
+    (see ``_steps.check_capabilities``).
     """
 
     method: str
@@ -73,6 +86,7 @@ class Call(Generic[T]):
     retry: bool = True
     slow_start: bool = False
     hedge: bool = False
+    needs: tuple[str, ...] = ()
 
     def encoded_body(self) -> bytes | None:
         return None if self.body is None else orjson.dumps(self.body)

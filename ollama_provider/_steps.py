@@ -24,9 +24,16 @@ from . import _calls as calls
 from ._health import HealthTracker
 from ._protocol import Call
 from .config import OllamaConfig
-from .errors import ContextLengthError, InvalidResponseError, ModelNotFoundError, OllamaError
+from .errors import (
+    ContextLengthError,
+    InvalidResponseError,
+    ModelNotFoundError,
+    OllamaError,
+    OllamaResponseError,
+    UnsupportedCapabilityError,
+)
 from .models import closest_models, find_model
-from .types import HealthStatus, ModelInfo
+from .types import HealthStatus, ModelInfo, ShowResponse
 
 T = TypeVar("T")
 Steps = Generator[Call[Any], Any, T]
@@ -79,6 +86,58 @@ def suggest_models(error: ModelNotFoundError) -> Steps[None]:
     except OllamaError:
         return
     error.suggestions = closest_models((m.name for m in installed), error.model)
+
+
+#: What a provider knows of each model's capabilities (by the name the caller used): the set its
+#: ``/api/show`` listed, or ``None`` when the server listed none (unknown: the server decides).
+Capabilities = dict[str, frozenset[str] | None]
+
+#: How a missing capability reads in the error: what the caller asked that needs it.
+_ASKED = {"vision": "images"}
+
+
+def reported_capabilities(shown: ShowResponse) -> frozenset[str] | None:
+    """The capabilities a ``show`` answer lists; ``None`` when it lists none: every model has at least
+    ``completion`` or ``embedding``, so an empty list means a server too old to say (before 0.6), not a
+    model that can do nothing."""
+    return frozenset(shown.capabilities) if shown.capabilities else None
+
+
+def check_capabilities(call: Call[Any], known: Capabilities) -> Steps[None]:
+    """Before sending ``call``, make sure its model has what the call ``needs`` (images: ``vision``).
+
+    Ollama 0.12 answers 200 to an image for a text-only model and drops the image (0.33 refuses it
+    with a 400): the caller would never learn that the model did not see it. The model's ``/api/show``
+    says, on both releases; it is asked once per provider and model (``known`` caches it) and only
+    for calls that need something, so a plain chat costs no extra request. A model the server does
+    not know raises :class:`ModelNotFoundError`, as the call itself would; a server that cannot say
+    (no capabilities listed, or an error answer to ``show``) leaves the decision to the server.
+    """
+    model = call.model
+    if not call.needs or model is None:
+        return
+    if model not in known:
+        try:
+            shown: ShowResponse = yield calls.show_model(model)
+        except ModelNotFoundError:
+            raise
+        except OllamaResponseError:
+            return  # not cached: the next call asks again
+        known[model] = reported_capabilities(shown)
+    capabilities = known[model]
+    if capabilities is None:
+        return
+    missing = [need for need in call.needs if need not in capabilities]
+    if missing:
+        asked = ", ".join(
+            f"{need} ({_ASKED[need]} were given)" if need in _ASKED else need for need in missing
+        )
+        listed = ", ".join(sorted(capabilities))
+        raise UnsupportedCapabilityError(
+            f'"{model}" does not support {asked}: its capabilities are {listed} '
+            "(from /api/show; the request was not sent)",
+            status_code=400,
+        )
 
 
 def embed_batch(config: OllamaConfig, offset: int, batch: list[str], **options: Any) -> Steps[list[Vector]]:

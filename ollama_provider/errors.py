@@ -117,7 +117,12 @@ class ModelNotFoundError(OllamaResponseError):
 
 
 class UnsupportedCapabilityError(OllamaResponseError):
-    """The model cannot do what was asked (tools, thinking, images, insert, embeddings)."""
+    """The model cannot do what was asked (tools, thinking, a think level, images, insert, embeddings).
+
+    Read from the server's words on every supported release. For images the client checks first: a
+    model whose ``/api/show`` lists no ``vision`` gets nothing sent (``body`` is ``None``, the status the
+    400 a checking server answers), because Ollama 0.12 would accept the image and silently drop it.
+    """
 
 
 class ContextLengthError(OllamaResponseError):

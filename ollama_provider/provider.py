@@ -131,6 +131,8 @@ class _ProviderBase:
     ) -> None:
         self.config = _configuration(type(self).__name__, host, config, settings)
         self.health = HealthTracker(self.config.base_url)
+        #: Capabilities of the models asked for by calls that need some (``_steps.check_capabilities``).
+        self._capabilities: steps.Capabilities = {}
 
     @property
     def host(self) -> str:
@@ -178,7 +180,9 @@ class _ProviderBase:
         return calls.batches(texts, size)
 
     def _changed(self, url: str) -> None:
-        """Models were pulled, created, copied or deleted on ``url``: routing must ask again."""
+        """Models were pulled, created, copied or deleted on ``url``: routing must ask again, and so
+        must the capability checks (a name may now stand for another model)."""
+        self._capabilities.clear()
         pool = getattr(self._transport, "pool", None)
         if pool is not None:
             pool.forget_lists(pool.host(url))
@@ -284,6 +288,8 @@ class OllamaProvider(_ProviderBase):
 
     # -- running calls -------------------------------------------------------------------------
     def _run(self, call: Call[T], transport: SyncTransport | None = None) -> T:
+        if call.needs:  # its show answer's ModelNotFoundError already has its suggestions
+            drive(steps.check_capabilities(call, self._capabilities), self._run)
         try:
             return (transport or self._transport).request(call)
         except ModelNotFoundError as error:
@@ -291,6 +297,8 @@ class OllamaProvider(_ProviderBase):
             raise
 
     def _stream(self, call: Call[Any], transport: SyncTransport | None = None) -> Iterator[Any]:
+        if call.needs:  # on the first iteration, like the request itself
+            drive(steps.check_capabilities(call, self._capabilities), self._run)
         try:
             yield from (transport or self._transport).stream(call)
         except ModelNotFoundError as error:
@@ -505,7 +513,9 @@ class OllamaProvider(_ProviderBase):
         (['completion', 'tools'], 8192, 'llama', 'Q4_1')
         >>> provider.close(); server.stop()
         """
-        return self._run(calls.show_model(name, verbose=verbose))
+        shown = self._run(calls.show_model(name, verbose=verbose))
+        self._capabilities[name] = steps.reported_capabilities(shown)  # a later image check needs no request
+        return shown
 
     def delete_model(self, name: str, *, host: str | None = None) -> None:
         """Delete an installed model (from every host that has it, or from ``host``);
@@ -812,6 +822,8 @@ class AsyncOllamaProvider(_ProviderBase):
             self._transport = AsyncPoolTransport(self.config, self.health)
 
     async def _run(self, call: Call[T], transport: AsyncTransport | None = None) -> T:
+        if call.needs:  # its show answer's ModelNotFoundError already has its suggestions
+            await adrive(steps.check_capabilities(call, self._capabilities), self._run)
         try:
             return await (transport or self._transport).request(call)
         except ModelNotFoundError as error:
@@ -821,6 +833,8 @@ class AsyncOllamaProvider(_ProviderBase):
     async def _stream(
         self, call: Call[Any], transport: AsyncTransport | None = None
     ) -> AsyncGenerator[Any, None]:
+        if call.needs:  # on the first iteration, like the request itself
+            await adrive(steps.check_capabilities(call, self._capabilities), self._run)
         chunks = (transport or self._transport).stream(call)
         try:
             async for chunk in chunks:
@@ -1031,7 +1045,9 @@ class AsyncOllamaProvider(_ProviderBase):
         (['embedding'], 512, 'bert')
         >>> asyncio.run(provider.close()); server.stop()
         """
-        return await self._run(calls.show_model(name, verbose=verbose))
+        shown = await self._run(calls.show_model(name, verbose=verbose))
+        self._capabilities[name] = steps.reported_capabilities(shown)  # a later image check needs no request
+        return shown
 
     async def delete_model(self, name: str, *, host: str | None = None) -> None:
         """See :meth:`OllamaProvider.delete_model`.

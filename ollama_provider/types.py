@@ -12,7 +12,7 @@ Chunks of a stream have the same type as the whole response (``ChatResponse``, `
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -192,6 +192,8 @@ class ModelDetails:
     parameter_size: str = ""
     quantization_level: str = ""
     parent_model: str = ""
+    #: ``None`` when the server does not list it: unknown, not zero. Ollama 0.12's ``/api/tags``
+    #: lists neither length; ``show_model(name).context_length`` has it on every release.
     context_length: int | None = None
     embedding_length: int | None = None
 
@@ -206,10 +208,40 @@ class ModelInfo:
     size: int = 0
     digest: str = ""
     details: ModelDetails = field(default_factory=ModelDetails)
+    #: ``None`` when the listing does not say (Ollama 0.12's ``/api/tags``): unknown, not "none".
+    #: ``show_model(name).capabilities`` says on every release; :meth:`completed` fills them in.
     capabilities: list[str] | None = None
     #: The base URLs of the servers that have it (several with a pool of hosts); where, not what:
     #: left out of comparisons.
     hosts: list[str] = field(default_factory=list, compare=False)
+
+    def completed(self, shown: ShowResponse) -> ModelInfo:
+        """A copy with what the listing left unknown (context and embedding length, capabilities)
+        taken from the model's ``show`` answer; what the listing said is kept.
+
+        >>> listed = ModelInfo("smollm2:135m")  # as Ollama 0.12 lists it: no lengths, no capabilities
+        >>> shown = ShowResponse(model_info={"general.architecture": "llama", "llama.context_length": 8192,
+        ...     "llama.embedding_length": 576}, capabilities=["completion", "tools"])
+        >>> full = listed.completed(shown)
+        >>> full.details.context_length, full.details.embedding_length, full.capabilities
+        (8192, 576, ['completion', 'tools'])
+        """
+        details = self.details
+        embedding = details.embedding_length
+        if embedding is None:
+            value = shown.model_info.get(f"{shown.model_info.get('general.architecture')}.embedding_length")
+            embedding = int(value) if isinstance(value, (int, float)) else shown.details.embedding_length
+        return replace(
+            self,
+            details=replace(
+                details,
+                context_length=details.context_length
+                if details.context_length is not None
+                else shown.context_length,
+                embedding_length=embedding,
+            ),
+            capabilities=self.capabilities if self.capabilities is not None else (shown.capabilities or None),
+        )
 
 
 @dataclass(slots=True)
@@ -239,6 +271,8 @@ class ShowResponse:
     license: str = ""
     details: ModelDetails = field(default_factory=ModelDetails)
     model_info: dict[str, Any] = field(default_factory=dict)
+    #: Empty only when the server does not list them (before Ollama 0.6): every model has at least
+    #: ``completion`` or ``embedding``, so an empty list means unknown.
     capabilities: list[str] = field(default_factory=list)
     modified_at: datetime | None = None
     messages: list[Message] | None = None

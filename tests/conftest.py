@@ -12,6 +12,8 @@ How a test uses recordings:
 * ``@pytest.mark.replay_only("why")``: the scenario needs server conditions a record run cannot set
   up (a busy queue, a registry that cannot be reached): replayed always, skipped with that reason
   when recording.
+* ``@pytest.mark.capability_check``: the test sends images, so the provider asks the model's
+  ``/api/show`` first; replay borrows ``api/show.yaml`` for recordings made before that check.
 * ``@pytest.mark.registry``: recording it needs a registry at ``OLLAMA_PROVIDER_TEST_REGISTRY``
   (default ``127.0.0.1:5000``); a record run skips it, saying how to run one, when none answers.
 * ``@pytest.mark.synthetic("synthetic_stream_drop.yaml")`` replays a hand-written fault cassette
@@ -39,8 +41,11 @@ from ollama_provider.testing import ReplayServer, semantic_body_matcher
 from .live_answers import LiveAnswers, keep_answers
 from .live_server import registry, registry_problem, server_problem
 from .recordings import REPO_ROOT, Cassette, is_recording, recordings_dir, vcr_cassette
+from .releases import set_recording
 
 SYNTHETIC_DIR = REPO_ROOT / "cassettes" / "synthetic"
+#: The recorded /api/show of smollm2:135m, borrowed by ``capability_check`` tests when replaying.
+SHOW_CASSETTE = "api/show.yaml"
 
 #: The request headers a recorded cassette keeps: none of them can carry a credential. Every other
 #: one (Authorization, Cookie, a proxy's token, whatever a user put in ``headers=``) is dropped before
@@ -115,9 +120,15 @@ def default_cassette_name(request: pytest.FixtureRequest) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    set_recording(is_recording(config))  # tests/releases.py: a record run asks the live server its version
     config.addinivalue_line(
         "markers",
         "synthetic(*names): replay hand-written fault cassettes from cassettes/synthetic (never recorded)",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"capability_check: the test sends images, so the provider first asks the model's /api/show; a "
+        f"recording made before that check holds no show answer, and replay borrows {SHOW_CASSETTE} for it",
     )
 
 
@@ -127,6 +138,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         _translate_cassette_marks(item)
     recording = is_recording(config)
     for item in items:
+        if not recording and item.get_closest_marker("capability_check"):
+            item.add_marker(pytest.mark.vcr(SHOW_CASSETTE))  # read only: the first cassette stays the default
         replay_only = item.get_closest_marker("replay_only")
         if item.get_closest_marker("live"):
             _skip_if(item, "live test", server_problem)

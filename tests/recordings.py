@@ -131,9 +131,9 @@ class Cassette:
         return found[nth]
 
 
-def cassette(name: str) -> Cassette:
-    """The cassette file ``name`` of the run's recordings (e.g. ``"api/chat.yaml"``)."""
-    path = recordings_dir() / name
+def cassette(name: str, root: Path | None = None) -> Cassette:
+    """The cassette file ``name`` of the run's recordings (e.g. ``"api/chat.yaml"``), or of ``root``."""
+    path = (root or recordings_dir()) / name
 
     def read() -> list[Exchange]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

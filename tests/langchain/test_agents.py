@@ -363,6 +363,7 @@ async def test_a_langgraph_tool_loop_streams_tokens_async() -> None:
 
 # -- on the recorded tool round trip ------------------------------------------------------------------
 
+
 def _recorded_round_trip(recording: Cassette) -> tuple[dict[str, Any], dict[str, Any]]:
     """The recorded tool call (first answer) and the recorded second request."""
     recording.require("/api/chat", nth=1)  # a re-recording that stopped after the call cannot replay it

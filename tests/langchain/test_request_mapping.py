@@ -48,6 +48,8 @@ class Server:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         self.bodies.append(body)
+        if request.url.path == "/api/show":  # asked before a request with images: a vision model
+            return httpx.Response(200, json={"capabilities": ["completion", "vision"]})
         if request.url.path == "/api/embed":
             return httpx.Response(200, json={"model": "e", "embeddings": [[0.5, 0.5] for _ in body["input"]]})
         if not body.get("stream", True):
@@ -189,7 +191,7 @@ def test_images_of_every_form_become_base64() -> None:
         ]
     )
     ChatOllama(model="m", **server.kwargs()).invoke([message])
-    sent = server.bodies[0]["messages"][0]
+    sent = server.bodies[-1]["messages"][0]  # after the model's show answer (its capabilities)
     assert sent["content"] == "look" and sent["images"] == [pixel] * 3
 
 

@@ -12,6 +12,7 @@ from ollama_provider import ModelNotFoundError, OllamaConnectionError, Unsupport
 
 from ..recorded.expected import chat_text
 from ..recordings import Cassette, sent_options
+from ..releases import THINK_LEVELS, unless_refused
 
 THINK_MODEL = "smollm2-think:135m"
 # A 1x1 PNG: the image the recording sent.
@@ -58,7 +59,8 @@ def test_thinking_comes_back_as_a_thinking_block_before_the_text(recording: Cass
 
 @pytest.mark.vcr("api/chat_think_level.yaml")
 def test_a_thinking_level_is_sent_as_is(recording: Cassette) -> None:
-    response = thinker("high", "chat_think_level").chat(arithmetic_history("What is 1 + 1?"))
+    with unless_refused(recording, "/api/chat", THINK_LEVELS):
+        response = thinker("high", "chat_think_level").chat(arithmetic_history("What is 1 + 1?"))
 
     exchange = recording.exchange("/api/chat")
     assert exchange.request["think"] == "high"
@@ -106,14 +108,15 @@ def test_thinking_on_a_model_without_it_raises_the_core_error() -> None:
         llm.chat([ChatMessage(role="user", content="Hi")])
 
 
+@pytest.mark.capability_check
 @pytest.mark.vcr("api/chat_image_unsupported.yaml")
-def test_image_blocks_are_sent_as_base64_images() -> None:
-    # The recording's request carries exactly this image; the text-only model refuses it.
+def test_image_blocks_for_a_text_only_model_are_refused_before_sending() -> None:
+    # On every release (Ollama 0.12 would drop the image): the model's show answer lists no vision.
     message = ChatMessage(
         role="user", blocks=[TextBlock(text="What is in this image?"), ImageBlock(image=PNG)]
     )
 
-    with pytest.raises(UnsupportedCapabilityError, match="does not support multimodal"):
+    with pytest.raises(UnsupportedCapabilityError, match="does not support vision"):
         Ollama(model="smollm2:135m").chat([message])
 
 

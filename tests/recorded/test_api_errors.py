@@ -14,6 +14,7 @@ mapping of the server's own answer is tested too.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from vcr.cassette import Cassette as VcrCassette
@@ -30,7 +31,18 @@ from ollama_provider import (
 )
 
 from ..recordings import Cassette, Exchange
-from .api_scenarios import GEMMA, GREEDY, LONG_TEXT, MINILM, MISSING, ONE_PIXEL_PNG, SMOLLM, WEATHER_TOOL
+from ..releases import skip_lacking
+from .api_scenarios import (
+    GEMMA,
+    GREEDY,
+    LONG_TEXT,
+    MINILM,
+    MISSING,
+    ONE_PIXEL_PNG,
+    ONE_PIXEL_PNG_BASE64,
+    SMOLLM,
+    WEATHER_TOOL,
+)
 from .expected import assert_generate_answer
 from .refusing_transport import Refused, RefusingTransport
 
@@ -72,13 +84,60 @@ def test_think_for_a_model_without_thinking(provider: OllamaProvider, recording:
     assert raised.value.status_code == 400 and "does not support thinking" in raised.value.message
 
 
+@pytest.mark.capability_check
 @pytest.mark.vcr("api/chat_image_unsupported.yaml")
-def test_chat_image_for_a_text_only_model_unwraps_the_nested_llama_server_error(
-    provider: OllamaProvider, recording: Cassette
+def test_chat_image_for_a_text_only_model_is_refused_before_sending(
+    provider: OllamaProvider, vcr: VcrCassette, recording: Cassette
 ) -> None:
+    # Ollama 0.12 would answer 200 and drop the image; the model's show answer says it cannot see.
     message = {"role": "user", "content": "What is in this image?", "images": [ONE_PIXEL_PNG]}
+    sent_before = len(recording.all("/api/chat"))
     with pytest.raises(UnsupportedCapabilityError) as raised:
         provider.chat([message], model=SMOLLM, num_predict=16, **GREEDY)
+
+    _assert_refused_before_sending(raised.value, vcr, recording, "/api/chat", sent_before)
+
+
+@pytest.mark.capability_check
+@pytest.mark.vcr("api/generate_images_unsupported.yaml")
+def test_generate_image_for_a_text_only_model_is_refused_before_sending(
+    provider: OllamaProvider, vcr: VcrCassette, recording: Cassette
+) -> None:
+    sent_before = len(recording.all("/api/generate"))
+    with pytest.raises(UnsupportedCapabilityError) as raised:
+        provider.generate(
+            "Describe the image.", model=SMOLLM, images=[ONE_PIXEL_PNG], num_predict=10, **GREEDY
+        )
+
+    _assert_refused_before_sending(raised.value, vcr, recording, "/api/generate", sent_before)
+
+
+def _assert_refused_before_sending(
+    error: UnsupportedCapabilityError, vcr: VcrCassette, recording: Cassette, path: str, sent_before: int
+) -> None:
+    """The error names what the recorded show answer lists, and only that show answer was played."""
+    shown = recording.exchange("/api/show").json
+    assert "vision" not in shown["capabilities"]
+    assert f'"{SMOLLM}" does not support vision (images were given)' in error.message
+    assert ", ".join(sorted(shown["capabilities"])) in error.message
+    assert (error.status_code, error.body) == (400, None)
+    # Nothing but a show answer was played (replay) or recorded (record run) by this test.
+    assert {vcr.data[index][0].path for index in vcr.play_counts} <= {"/api/show"}
+    assert len(recording.all(path)) == sent_before
+
+
+IMAGE_REFUSAL = "accepts an image for a text-only model and drops it (the client checks /api/show first)"
+
+
+@pytest.mark.vcr("api/chat_image_unsupported.yaml")
+def test_chat_image_as_the_server_answers_it_unwraps_the_nested_llama_server_error(
+    provider: OllamaProvider, recording: Cassette
+) -> None:
+    # A raw request skips the client's check: the server's own answer, mapped.
+    message = {"role": "user", "content": "What is in this image?", "images": [ONE_PIXEL_PNG_BASE64]}
+    body = {"model": SMOLLM, "messages": [message], "stream": False, "options": {"num_predict": 16, **GREEDY}}
+    with pytest.raises(UnsupportedCapabilityError) as raised:
+        _unless_accepted(lambda: provider.request("POST", "/api/chat", body), recording, "/api/chat")
 
     recorded = _failure(recording, "/api/chat")
     assert raised.value.status_code == recorded.status == 400
@@ -88,14 +147,26 @@ def test_chat_image_for_a_text_only_model_unwraps_the_nested_llama_server_error(
 
 
 @pytest.mark.vcr("api/generate_images_unsupported.yaml")
-def test_generate_image_for_a_text_only_model(provider: OllamaProvider, recording: Cassette) -> None:
+def test_generate_image_as_the_server_answers_it(provider: OllamaProvider, recording: Cassette) -> None:
+    body = {
+        "model": SMOLLM,
+        "prompt": "Describe the image.",
+        "images": [ONE_PIXEL_PNG_BASE64],
+        "stream": False,
+        "options": {"num_predict": 10, **GREEDY},
+    }
     with pytest.raises(UnsupportedCapabilityError) as raised:
-        provider.generate(
-            "Describe the image.", model=SMOLLM, images=[ONE_PIXEL_PNG], num_predict=10, **GREEDY
-        )
+        _unless_accepted(lambda: provider.request("POST", "/api/generate", body), recording, "/api/generate")
 
     recorded = _failure(recording, "/api/generate")
     assert (raised.value.status_code, raised.value.message) == (recorded.status, _nested_message(recorded))
+
+
+def _unless_accepted(send: Callable[[], object], recording: Cassette, path: str) -> None:
+    """Send; when the recorded server accepted the image (200), skip naming its release."""
+    send()
+    assert recording.exchange(path).status == 200
+    skip_lacking(IMAGE_REFUSAL)
 
 
 @pytest.mark.vcr("api/generate_suffix_unsupported.yaml")
@@ -110,7 +181,10 @@ def test_suffix_for_a_model_without_insert_support(provider: OllamaProvider, rec
 @pytest.mark.vcr("api/embed_chat_model.yaml")
 def test_embeddings_asked_of_a_chat_model_is_a_501(provider: OllamaProvider, recording: Cassette) -> None:
     with pytest.raises(UnsupportedCapabilityError) as raised:
-        provider.embed("The sky is blue.", model=SMOLLM)
+        vector = provider.embed("The sky is blue.", model=SMOLLM)
+        # As recorded: Ollama 0.12 embeds with a chat model (its vectors are passed on as they came).
+        assert [vector] == recording.exchange("/api/embed").json["embeddings"]
+        skip_lacking("embeds with a chat model (200) instead of refusing it (501)")
 
     _assert_error(raised.value, _failure(recording, "/api/embed"))
     assert raised.value.status_code == 501

@@ -20,7 +20,9 @@ def run_example(heading: str) -> doctest.TestResults:
     assert len(blocks) == 1 and ">>> " in blocks[0], f"one doctest expected under {heading!r}"
     line = README[: README.index(blocks[0])].count("\n")
     # As a script's: classes and functions defined there travel to the workers by value.
-    test = doctest.DocTestParser().get_doctest(blocks[0], {"__name__": "__main__"}, heading, "README.md", line)
+    test = doctest.DocTestParser().get_doctest(
+        blocks[0], {"__name__": "__main__"}, heading, "README.md", line
+    )
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     return runner.summarize(verbose=False)

@@ -80,7 +80,9 @@ def test_partitions_embed_on_worker_processes_across_the_hosts(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         on_every_worker = client.scatter(model, broadcast=True)  # one copy per worker, not one per task
-        rows = db.from_sequence(CORPUS, npartitions=8).map_partitions(embed_partition, on_every_worker).compute()
+        rows = (
+            db.from_sequence(CORPUS, npartitions=8).map_partitions(embed_partition, on_every_worker).compute()
+        )
     assert_right_vectors(CORPUS, [row["vector"] for row in rows])  # in order: compute() keeps it
     assert_every_host_embedded(fakes)
     workers = {row["worker"] for row in rows}  # (process, model object)

@@ -65,7 +65,11 @@ def embed_partition(texts: Sequence[str], model: Any) -> list[dict[str, Any]]:
 def assert_right_vectors(texts: Sequence[str], vectors: Sequence[Sequence[float]]) -> None:
     """Every vector is the one of its own text (a swapped or shifted batch fails here)."""
     assert len(vectors) == len(texts)
-    wrong = [i for i, (text, vector) in enumerate(zip(texts, vectors, strict=True)) if list(vector) != vector_of(text)]
+    wrong = [
+        i
+        for i, (text, vector) in enumerate(zip(texts, vectors, strict=True))
+        if list(vector) != vector_of(text)
+    ]
     assert wrong == [], f"{len(wrong)} vectors belong to another text, first at {wrong[:5]}"
 
 
@@ -78,4 +82,8 @@ def our_log_warnings(records: Sequence[logging.LogRecord]) -> list[str]:
     """Warnings logged by our code or the frameworks around it (LlamaIndex logs one for every private
     attribute it cannot pickle); the engines' own chatter about their scheduling is theirs."""
     ours = ("ollama_provider", "langchain", "llama_index", "httpx")
-    return [f"{r.name}: {r.getMessage()}" for r in records if r.levelno >= logging.WARNING and r.name.startswith(ours)]
+    return [
+        f"{r.name}: {r.getMessage()}"
+        for r in records
+        if r.levelno >= logging.WARNING and r.name.startswith(ours)
+    ]

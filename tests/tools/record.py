@@ -53,6 +53,10 @@ REQUIRED_MODELS = {
     "all-minilm:latest": "all-minilm.Modelfile",
 }
 RECORD_MARKS = "recorded or replay_only"  # replay_only: listed as skipped, with their reasons
+#: pytest-timeout for the record run (the suite's 120 s is for replay). A CPU server under load takes
+#: minutes for one of the standard suites' tests; cut at 120 s, a test leaves a cassette holding only
+#: its first requests, which its replay then cannot match. Arguments after ``--`` may override it.
+RECORD_TIMEOUT_SECONDS = 1800
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_SERVER = 0, 1, 2, 3
 
 
@@ -127,6 +131,7 @@ def plan_run(
         sys.executable,
         "-m",
         "pytest",
+        f"--timeout={RECORD_TIMEOUT_SECONDS}",
         *tests,
         "-m",
         RECORD_MARKS,

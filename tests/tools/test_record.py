@@ -48,6 +48,7 @@ def test_a_ready_server_gets_a_record_run_then_a_replay_run_on_the_same_folder(t
         "no:cacheprovider",
         "--no-cov",
     ]
+    assert plan.record.index("--timeout=1800") < plan.record.index("tests")  # minutes per test when recording
     tests = plan.verify.index("tests")
     assert plan.verify[tests : tests + 3] == ["tests", "-m", "not docs"]  # the suite, replayed
     assert (

@@ -26,6 +26,8 @@ from ollama_provider import AsyncOllamaProvider, OllamaProvider
 from ollama_provider.pool._state import HostPool
 from ollama_provider.testing import FakeHost, answered_by, vector_of
 
+from ..fakes import started_once
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGSTOP is POSIX")
 
 
@@ -48,12 +50,7 @@ GRAY: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="module")
-def fakes() -> Iterator[list[FakeHost]]:
-    hosts = FakeHost.start_many(3, prefix="gray", models=MODELS)
-    yield hosts
-    for host in hosts:
-        host.stop()
+fakes = started_once(3, prefix="gray", models=MODELS)
 
 
 @pytest.fixture

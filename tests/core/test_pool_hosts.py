@@ -30,16 +30,13 @@ from ollama_provider import (
 )
 from ollama_provider.testing import FakeHost, answered_by, vector_of
 
+from ..fakes import started_once
+
 MODELS = ["llama3.2", "all-minilm"]
 FAST: dict[str, Any] = {"retries": 1, "backoff_base": 0.01, "backoff_max": 0.02, "connect_timeout": 1.0}
 
 
-@pytest.fixture(scope="module")
-def fakes() -> Iterator[list[FakeHost]]:
-    hosts = FakeHost.start_many(3, models=MODELS)
-    yield hosts
-    for host in hosts:
-        host.stop()
+fakes = started_once(3, models=MODELS)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from ollama_provider import AsyncOllamaProvider, ModelNotFoundError, OllamaProvi
 from ollama_provider.telemetry._genai import CAPTURE_CONTENT_ENV
 from ollama_provider.testing import FakeHost, FakeOllama
 
+from ..fakes import started_once
 from .otel_sdk import Telemetry, installed
 
 FAST: dict[str, Any] = {"retries": 2, "backoff_base": 0.01, "backoff_max": 0.02, "connect_timeout": 1.0}
@@ -43,12 +44,7 @@ def fake() -> Iterator[FakeOllama]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def fakes() -> Iterator[list[FakeHost]]:
-    hosts = FakeHost.start_many(2, models=["llama3.2", "all-minilm"])
-    yield hosts
-    for host in hosts:
-        host.stop()
+fakes = started_once(2, models=["llama3.2", "all-minilm"])
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ import pytest
 from ollama_provider import IncompleteStreamError, OllamaProvider, ServerBusyError
 from ollama_provider.testing import FakeHost, answered_by, vector_of
 
+from ..fakes import started_once
 from .nginx_server import NginxServer, find_nginx, free_port, self_signed_certificate
 
 NGINX = find_nginx()
@@ -40,12 +41,7 @@ CHUNKS = 5
 CHUNK_INTERVAL = 0.15  # seconds a fake waits after each streamed piece
 
 
-@pytest.fixture(scope="module")
-def fakes() -> Iterator[list[FakeHost]]:
-    hosts = FakeHost.start_many(3, prefix="box", models=MODELS, chunks=CHUNKS, chunk_interval=CHUNK_INTERVAL)
-    yield hosts
-    for host in hosts:
-        host.stop()
+fakes = started_once(3, prefix="box", models=MODELS, chunks=CHUNKS, chunk_interval=CHUNK_INTERVAL)
 
 
 @pytest.fixture

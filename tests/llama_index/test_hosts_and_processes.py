@@ -14,7 +14,6 @@ import pickle
 import threading
 import time
 import warnings
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
@@ -25,15 +24,12 @@ from llama_index.llms.ollama_provider import Ollama
 
 from ollama_provider.testing import FakeHost, answered_by, vector_of
 
+from ..fakes import started_once
+
 MODELS = ["llama3.2", "all-minilm"]
 
 
-@pytest.fixture(scope="module")
-def fakes() -> Iterator[list[FakeHost]]:
-    hosts = FakeHost.start_many(2, prefix="li", models=MODELS)
-    yield hosts
-    for host in hosts:
-        host.stop()
+fakes = started_once(2, prefix="li", models=MODELS)
 
 
 @pytest.fixture

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from ollama_provider.testing import FakeHost
 
+from ..fakes import started_once
 from .workload import HOSTS, MODEL
 
-
-@pytest.fixture(scope="module")
-def fakes() -> Iterator[list[FakeHost]]:
-    hosts = FakeHost.start_many(HOSTS, models=[MODEL])
-    yield hosts
-    for host in hosts:
-        host.stop()
+fakes = started_once(HOSTS, models=[MODEL])
 
 
 @pytest.fixture

@@ -191,6 +191,17 @@ def new_pool(hosts: Hosts, clock: Clock | None = None, **options: Any) -> HostPo
     return HostPool(list(hosts.installed), clock=clock or Clock(), **options)
 
 
+def a_ejected_and_due_for_a_probe() -> tuple[Hosts, Clock, HostPool]:
+    """Hosts a and b; a refused a request (ejected), and its first cooldown is over."""
+    hosts = Hosts(a=["llama3.2"], b=["llama3.2"])
+    clock = Clock()
+    pool = new_pool(hosts, clock)
+    hosts.down = {A}
+    ask(pool, hosts, clock)
+    clock.now += FIRST_COOLDOWN
+    return hosts, clock, pool
+
+
 # -- choosing ---------------------------------------------------------------------------------------
 def test_only_hosts_that_have_the_model_get_it() -> None:
     hosts = Hosts(a=["qwen2.5:7b"], b=["llama3.2"], c=["llama3.2", "qwen2.5:7b"])
@@ -502,12 +513,7 @@ def test_lists_are_refreshed_in_the_background_after_the_interval() -> None:
 
 
 def test_a_probe_is_background_work_while_other_hosts_can_answer() -> None:
-    hosts = Hosts(a=["llama3.2"], b=["llama3.2"])
-    clock = Clock()
-    pool = new_pool(hosts, clock)
-    hosts.down = {A}
-    ask(pool, hosts, clock)
-    clock.now += FIRST_COOLDOWN
+    hosts, clock, pool = a_ejected_and_due_for_a_probe()
     step = next(route(pool, calls.chat(OllamaConfig(), "hi", model=MODEL), RetryPolicy(0)))
     assert isinstance(step, Run) and not step.wait  # b answers meanwhile
     for plan in step.plans:
@@ -520,12 +526,7 @@ def test_a_probe_is_background_work_while_other_hosts_can_answer() -> None:
 
 
 def test_a_probe_claimed_by_a_request_that_was_abandoned_is_due_again_later() -> None:
-    hosts = Hosts(a=["llama3.2"], b=["llama3.2"])
-    clock = Clock()
-    pool = new_pool(hosts, clock)
-    hosts.down = {A}
-    ask(pool, hosts, clock)
-    clock.now += FIRST_COOLDOWN
+    _, clock, pool = a_ejected_and_due_for_a_probe()
     assert [c.kind for c in pool.due_checks(MODEL, exclude=())] == ["probe"]  # claimed, never run
     assert pool.due_checks(MODEL, exclude=()) == []
     clock.now += MAX_COOLDOWN

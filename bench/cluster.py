@@ -78,6 +78,8 @@ class Outcome:
     errors: int
     #: Frozen runs: requests the frozen server was sent while frozen (counted once it is thawed).
     asked_while_frozen: int | None = None
+    #: Runs with a ``midway``: requests answered per second after it (the second half of the run).
+    second_half: float | None = None
 
     @property
     def throughput(self) -> float:
@@ -98,6 +100,7 @@ def closed_loop(
     errors = [0]
     lock = threading.Lock()
     half = clients * per_client // 2
+    halfway: list[float] = []
 
     def client(index: int) -> None:
         start.wait()
@@ -115,6 +118,7 @@ def closed_loop(
                 errors[0] += not ok
                 now_half = len(latencies) == half
             if now_half and midway is not None:
+                halfway.append(time.perf_counter())
                 midway()
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
@@ -124,7 +128,9 @@ def closed_loop(
     began = time.perf_counter()
     for thread in threads:
         thread.join()
-    return Outcome(setup, clients * per_client, time.perf_counter() - began, latencies, errors[0])
+    ended = time.perf_counter()
+    second_half = (clients * per_client - half) / (ended - halfway[0]) if halfway else None
+    return Outcome(setup, clients * per_client, ended - began, latencies, errors[0], second_half=second_half)
 
 
 def careful(shipped: str) -> str:
@@ -264,7 +270,8 @@ def run(
         asked = outcome.asked_while_frozen
         print(
             f"{scenario:8s} {setup:44s} {outcome.throughput:7.1f} req/s"
-            f"  p50 {outcome.percentile(0.5) * 1000:6.0f} ms  p99 {outcome.percentile(0.99) * 1000:6.0f} ms"
+            + ("" if outcome.second_half is None else f" ({outcome.second_half:.1f} frozen)")
+            + f"  p50 {outcome.percentile(0.5) * 1000:6.0f} ms  p99 {outcome.percentile(0.99) * 1000:6.0f} ms"
             f"  max {max(outcome.latencies) * 1000:6.0f} ms  errors {outcome.errors}"
             + ("" if asked is None else f"  frozen box asked {asked}"),
             file=sys.stderr,
@@ -403,15 +410,19 @@ def markdown(
             'queue when it froze are stuck there until their host is given up on; "sent to the frozen box" '
             "counts those sent to it after it froze.",
             "",
-            f"| setup | requests/s | vs {hosts - 1} healthy | p50 (ms) | p99 (ms) | p99 vs healthy "
-            "| max (ms) | wrong or failed | sent to the frozen box |",
-            "|---|---|---|---|---|---|---|---|---|",
+            f"| setup | requests/s | vs {hosts - 1} healthy | frozen half: requests/s "
+            f"| vs {hosts - 1} healthy | p50 (ms) | p99 (ms) | p99 vs healthy | max (ms) | wrong or failed "
+            "| sent to the frozen box |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for o in frozen:
             vs_fewer = f"{o.throughput / fewer.throughput:.2f}x" if fewer else "–"
             vs_full = f"{o.percentile(0.99) / full.percentile(0.99):.2f}x" if full else "–"
+            half = o.second_half or 0.0
+            half_vs = f"{half / fewer.throughput:.2f}x" if fewer else "–"
             lines.append(
-                f"| {o.setup} | {o.throughput:.1f} | {vs_fewer} | {o.percentile(0.5) * 1000:.0f} | "
+                f"| {o.setup} | {o.throughput:.1f} | {vs_fewer} | {half:.1f} | {half_vs} | "
+                f"{o.percentile(0.5) * 1000:.0f} | "
                 f"{o.percentile(0.99) * 1000:.0f} | {vs_full} | {max(o.latencies) * 1000:.0f} | {o.errors} | "
                 f"{o.asked_while_frozen} |"
             )

@@ -242,7 +242,8 @@ def route(
                 slot_deadline = None
             if outcome.winner is not None:
                 winner = outcome.winner.host
-                pool.succeeded(winner, model, call.path, pool.clock() - started)
+                sent_at = started if winner is host else started + delay  # the second copy left later
+                pool.succeeded(winner, model, call.path, pool.clock() - sent_at)
                 return winner, outcome.answer
             if fatal is not None:
                 raise fatal

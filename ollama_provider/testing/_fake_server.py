@@ -13,7 +13,8 @@ taking ``service_time`` seconds, the others wait; with ``max_queue`` set, a requ
 behind more than that many gets a 503 ``server busy`` at once (``OLLAMA_MAX_QUEUE``). Faults are
 switched on over HTTP (``POST /_fake/faults``), so they work when the server runs in another process:
 the next N requests answer a status, or streams drop after K chunks, or stall. ``GET /_fake/stats``
-counts what it was asked; ``POST /_fake/reset`` forgets it (and may install other models).
+counts what it was asked; ``POST /_fake/reset`` forgets it (and may install other models). A
+:class:`FakeHost` process can also be frozen (SIGSTOP) and thawed, as a hung server or a paused VM.
 
 >>> import httpx
 >>> with FakeOllama(name="gpu-1", models=["llama3.2"]) as server:

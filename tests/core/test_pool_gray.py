@@ -187,6 +187,35 @@ def test_a_thawed_host_is_probed_back_and_gets_a_reduced_share_at_first(hosts: l
     assert burst.count("gray-1") <= 3
 
 
+async def test_async_a_host_frozen_before_the_first_request_gets_none(hosts: list[FakeHost]) -> None:
+    hosts[2].freeze()
+    async with AsyncOllamaProvider(hosts=[h.url for h in hosts], **GRAY) as provider:
+        answers = await asyncio.gather(*(provider.chat(f"q{i}", model="llama3.2") for i in range(6)))
+        assert {who(answer, f"q{i}") for i, answer in enumerate(answers)} == {"gray-1", "gray-2"}
+        assert not pool_of(provider).hosts[2].in_rotation  # its listing ran out after probe_timeout
+    # The first request waits for the listings; the five sent with it do not (nothing is known of
+    # any host yet), so one of them may find the frozen host: found silent, it goes elsewhere.
+    assert chats_seen_after_thaw(hosts[2]) <= 1
+    assert hosts[2].requests("/api/tags") == 1
+
+
+async def test_async_a_thawed_host_is_probed_back_with_a_reduced_share(hosts: list[FakeHost]) -> None:
+    async with AsyncOllamaProvider(hosts=[h.url for h in hosts], **GRAY) as provider:
+        pool = pool_of(provider)
+        hosts[2].freeze()
+        for i in range(3):
+            await provider.chat(f"q{i}", model="llama3.2")
+        assert not pool.hosts[2].in_rotation
+        hosts[2].thaw()
+        deadline = time.monotonic() + 20
+        while not pool.hosts[2].in_rotation:
+            assert time.monotonic() < deadline, "the thawed host was never probed back"
+            await provider.chat("ping", model="llama3.2")
+            await asyncio.sleep(0.1)
+        burst = [who(await provider.chat(f"b{i}", model="llama3.2"), f"b{i}") for i in range(20)]
+    assert burst.count("gray-3") <= 3
+
+
 # -- silent before the first chunk ----------------------------------------------------------------------------
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 def test_no_first_chunk_before_the_deadline_fails_over_and_ejects_the_host(

@@ -98,5 +98,10 @@ def unless_refused(recording: Cassette, path: str, lacking: str, method: str = "
 #: What Ollama 0.12 lacks when it refuses ``think="high"`` for a thinking model (0.33 takes it).
 THINK_LEVELS = "takes a think level only for gpt-oss models, not for this thinking model"
 
-#: What Ollama 0.12 lacks when its pull from the registry of the scenarios fails.
-PLAIN_REGISTRY_PULLS = "cannot pull from a plain OCI registry (one that serves blobs without a redirect)"
+#: Why a recorded pull failed: Ollama (0.12 and 0.33 alike) downloads a blob only from a redirect
+#: (ollama/ollama#7244), so a registry serving blobs itself works only for blobs already in the store:
+#: fill it from the recording server itself (as .ci/live does), not from another release's.
+PLAIN_REGISTRY_PULLS = (
+    "could not download a blob from a registry that serves blobs itself (ollama/ollama#7244; fill the "
+    "registry from the recording server)"
+)

@@ -64,7 +64,8 @@ def test_stop_joins_threads_and_frees_the_port_even_with_idle_keep_alive_connect
     assert server.running
     server.stop()
     assert not server.running
-    assert _replay_threads() == before
+    # No thread of this server is left (threads of earlier tests may end meanwhile: not compared).
+    assert _replay_threads() - before == set()
     assert _port_is_free(port)
     with ReplayServer(small_dir, port=port) as again:
         assert httpx.get(f"{again.url}/api/version").status_code == 200

@@ -18,9 +18,11 @@ closing an inherited TLS connection could write on it.
 ...         inherited, self.connection = self.connection, None
 ...         return [inherited]
 >>> holder = Holder()
->>> _in_child()  # what os.fork runs in the child
->>> holder.connection is None, "socket of the parent" in _inherited
-(True, True)
+>>> child = os.fork()
+>>> if child == 0:  # in the child: the connection was forgotten, and kept
+...     os._exit(0 if holder.connection is None and "socket of the parent" in _inherited else 1)
+>>> os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]), holder.connection  # the parent keeps its own
+(0, 'socket of the parent')
 """
 
 from __future__ import annotations

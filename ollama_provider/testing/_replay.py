@@ -214,7 +214,8 @@ class ReplayServer:
     >>> server.url.startswith("http://127.0.0.1:") and server.port > 0
     True
     >>> import ollama
-    >>> "smollm2:135m" in [m.model for m in ollama.Client(host=server.url).list().models]
+    >>> with ollama.Client(host=server.url) as client:
+    ...     "smollm2:135m" in [m.model for m in client.list().models]
     True
     >>> server.stop()
     """

@@ -125,12 +125,12 @@ def test_the_official_ollama_client_streams_through_nginx_too(
     nginx: NginxServer, boxes: list[FakeHost], certificate: tuple[Path, Path] | None, scheme: str
 ) -> None:
     url, verify = endpoint(nginx, certificate, scheme)
-    client = ollama.Client(host=url, headers={"X-Ollama-Model": "mistral"}, verify=verify)
-    sent = time.monotonic()
     arrivals, pieces = [], []
-    for part in client.chat(model="mistral", messages=[{"role": "user", "content": "hi"}], stream=True):
-        arrivals.append(time.monotonic())
-        pieces.append(part.message.content or "")
+    with ollama.Client(host=url, headers={"X-Ollama-Model": "mistral"}, verify=verify) as client:
+        sent = time.monotonic()
+        for part in client.chat(model="mistral", messages=[{"role": "user", "content": "hi"}], stream=True):
+            arrivals.append(time.monotonic())
+            pieces.append(part.message.content or "")
     assert part.done
     name = answered_by("".join(pieces), "hi")
     assert arrivals[0] - sent < (len(pieces) - 1) * CHUNK_INTERVAL

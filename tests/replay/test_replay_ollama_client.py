@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import ollama
 import pytest
 
@@ -11,8 +13,9 @@ OPTIONS = {"temperature": 0, "seed": 42, "num_predict": 48}
 
 
 @pytest.fixture(scope="module")
-def client(replay_server: str) -> ollama.Client:
-    return ollama.Client(host=replay_server)
+def client(replay_server: str) -> Iterator[ollama.Client]:
+    with ollama.Client(host=replay_server) as client:
+        yield client
 
 
 def test_chat(client: ollama.Client) -> None:

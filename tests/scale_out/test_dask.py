@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,6 +34,7 @@ from .workload import (  # noqa: E402
     embed_partition,
     embed_with,
     our_log_warnings,
+    warnings_raised,
 )
 
 pytestmark = pytest.mark.dask
@@ -77,8 +77,7 @@ def test_partitions_embed_on_worker_processes_across_the_hosts(
     for host in fakes:  # count only what the workers send
         host.reset()
     caplog.set_level(logging.WARNING)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings_raised() as caught:
         on_every_worker = client.scatter(model, broadcast=True)  # one copy per worker, not one per task
         rows = (
             db.from_sequence(CORPUS, npartitions=8).map_partitions(embed_partition, on_every_worker).compute()

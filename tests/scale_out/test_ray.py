@@ -37,6 +37,7 @@ from .workload import (
     assert_right_vectors,
     embed_with,
     our_log_warnings,
+    warnings_raised,
 )
 
 pytestmark = pytest.mark.ray
@@ -85,8 +86,7 @@ def test_map_batches_embeds_the_corpus_across_the_hosts(
     for host in fakes:  # count only what the workers send
         host.reset()
     caplog.set_level(logging.WARNING)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings_raised() as caught:
         rows = (
             ray.data.from_items(
                 [{"id": i, "text": text} for i, text in enumerate(CORPUS)], override_num_blocks=6

@@ -6,10 +6,12 @@ to unpickle the work it is sent.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ollama_provider import OllamaProvider
@@ -18,6 +20,19 @@ from ollama_provider.testing import FakeHost, vector_of
 MODEL = "all-minilm"
 HOSTS = 3
 CORPUS = [f"document {i}: {'lorem ipsum ' * (i % 7)}".strip() for i in range(600)]
+
+
+@contextmanager
+def warnings_raised() -> Iterator[list[warnings.WarningMessage]]:
+    """Every warning raised inside the block, each one kept (none filtered, none shown once only).
+
+    Garbage left by earlier work is collected first: a socket someone else dropped unclosed would
+    otherwise warn here whenever the collector happens to run inside the block (it did, once, in CI).
+    """
+    gc.collect()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
 
 
 def embed_with(model: Any, texts: list[str]) -> list[list[float]]:
@@ -41,8 +56,7 @@ class EmbedBatches:
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         import numpy as np  # Ray Data's batches are numpy arrays
 
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with warnings_raised() as caught:
             vectors = embed_with(self.model, [str(text) for text in batch["text"]])
         size = len(vectors)
         return {
@@ -55,8 +69,7 @@ class EmbedBatches:
 
 def embed_partition(texts: Sequence[str], model: Any) -> list[dict[str, Any]]:
     """A Dask partition's work: its texts' vectors, with the process and the warnings raised there."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings_raised() as caught:
         vectors = embed_with(model, list(texts))
     noted = "; ".join(str(w.message) for w in caught)
     return [{"vector": vector, "worker": (os.getpid(), id(model)), "warnings": noted} for vector in vectors]
